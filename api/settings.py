@@ -1,0 +1,49 @@
+"""The service's one settings object, read from the environment and `.env`.
+
+Every name below is also the environment variable (case-insensitive) and is
+listed with its default in `.env.example`. Create `Settings()` once at the edge
+(the CLI, the app factory, the test fixtures) and pass it down.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="",
+        description="libpq URI of the PostgreSQL 16 database; empty starts the embedded server in .data/.",
+    )
+    pool_min_size: int = Field(default=2, ge=1, description="Connections the pool opens at start-up.")
+    pool_max_size: int = Field(default=10, ge=1, description="Most connections the pool holds.")
+    log_level: LogLevel = Field(default="INFO", description="Level of the stdlib root logger.")
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
+    embedded_dir: Path = Field(
+        default=PROJECT_ROOT / ".data",
+        description="Where the embedded PostgreSQL keeps its cluster, socket and log.",
+    )
+    embedded_port: int = Field(
+        default=54316, ge=1024, le=65535, description="TCP port of the embedded PostgreSQL on 127.0.0.1."
+    )
+    embedded_os_user: str = Field(
+        default="postgres",
+        description="OS user the embedded PostgreSQL runs as when started by root (postgres refuses root).",
+    )
+
+    @model_validator(mode="after")
+    def _pool_bounds(self) -> "Settings":
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("pool_min_size must not exceed pool_max_size")
+        return self
