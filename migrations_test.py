@@ -1,0 +1,358 @@
+import re
+import shutil
+import threading
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+import migrations
+from migrations import Exit, Layout, MigrationError
+
+HELLO = """CREATE OR REPLACE FUNCTION hello(p_name text) RETURNS text
+  LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public, pg_temp
+  RETURN 'hello ' || p_name;
+"""
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    """A copy of the project's migrations and functions that a test may edit."""
+    layout = Layout(tmp_path / "migrations", tmp_path / "db" / "functions")
+    shutil.copytree(migrations.PROJECT_ROOT / "migrations", layout.migrations_dir)
+    shutil.copytree(migrations.PROJECT_ROOT / "db" / "functions", layout.functions_dir)
+    return layout
+
+
+@pytest.fixture
+def conn(empty_dsn: str):
+    connection = migrations.connect(empty_dsn)
+    yield connection
+    connection.close()
+
+
+def run_up(conn, layout: Layout) -> tuple[migrations.State, list[str]]:
+    lines: list[str] = []
+    return migrations.up(conn, layout, say=lines.append), lines
+
+
+def query(conn, statement: str, params: tuple = ()) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(statement, params)
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def live_functions(conn) -> set[str]:
+    return {row[0] for row in query(conn, migrations.LIVE_FUNCTIONS)}
+
+
+def codes(state: migrations.State) -> set[Exit]:
+    return {p.code for p in state.problems}
+
+
+def test_up_bootstraps_an_empty_database_with_the_exact_schema(conn, layout):
+    state, lines = run_up(conn, layout)
+
+    assert codes(state) == {Exit.PENDING, Exit.FUNCTIONS_DIFFER}
+    assert re.fullmatch(r"applied   0001_init\.sql  \(\d+ ms\)", lines[0])
+    columns = query(
+        conn,
+        "SELECT table_name, column_name, data_type, character_maximum_length, is_nullable"
+        "  FROM information_schema.columns WHERE table_schema = 'public'"
+        "   AND table_name IN ('applications', 'configurations') ORDER BY table_name, ordinal_position",
+    )
+    assert columns == [
+        ("applications", "id", "text", None, "NO"),
+        ("applications", "name", "character varying", 256, "NO"),
+        ("applications", "comments", "character varying", 1024, "YES"),
+        ("configurations", "id", "text", None, "NO"),
+        ("configurations", "application_id", "text", None, "NO"),
+        ("configurations", "name", "character varying", 256, "NO"),
+        ("configurations", "comments", "character varying", 1024, "YES"),
+        ("configurations", "config", "jsonb", None, "NO"),
+    ]
+    constraints = query(
+        conn,
+        "SELECT conrelid::regclass::text, contype, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid IN ('applications'::regclass, 'configurations'::regclass) ORDER BY 1, 2, 3",
+    )
+    assert constraints == [
+        ("applications", "p", "PRIMARY KEY (id)"),
+        ("applications", "u", "UNIQUE (name)"),
+        ("configurations", "f", "FOREIGN KEY (application_id) REFERENCES applications(id)"),
+        ("configurations", "p", "PRIMARY KEY (id)"),
+        ("configurations", "u", "UNIQUE (application_id, name)"),
+    ]
+    assert query(conn, "SELECT indexname FROM pg_indexes WHERE indexname = 'idx_configurations_app_id'")
+    recorded = query(conn, "SELECT kind, name, checksum FROM migrations WHERE kind = 'migration'")
+    assert recorded == [("migration", "0001_init.sql", layout.migrations()[0].checksum)]
+    assert live_functions(conn) == {f.path.stem for f in layout.functions()}
+    assert migrations.inspect(conn, layout).problems == []
+
+
+def test_second_up_changes_nothing_and_says_so(conn, layout):
+    run_up(conn, layout)
+    before = query(conn, "SELECT kind, name, checksum, definition, applied_at FROM migrations ORDER BY 1, 2")
+
+    state, lines = run_up(conn, layout)
+
+    assert state.problems == []
+    assert lines == [f"nothing to do: 1 migrations applied, {len(layout.functions())} functions in sync"]
+    assert query(conn, "SELECT kind, name, checksum, definition, applied_at FROM migrations ORDER BY 1, 2") == before
+
+
+def test_pending_migration_is_reported_then_applied(conn, layout):
+    run_up(conn, layout)
+    (layout.migrations_dir / "0002_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
+
+    state = migrations.inspect(conn, layout)
+    assert codes(state) == {Exit.PENDING}
+    assert ("0002_add_table.sql", "pending") in state.migrations
+
+    _, lines = run_up(conn, layout)
+    assert lines[0].startswith("applied   0002_add_table.sql")
+    assert query(conn, "SELECT to_regclass('extra') IS NOT NULL") == [(True,)]
+    assert migrations.inspect(conn, layout).problems == []
+
+
+def test_edited_migration_is_checksum_drift_and_up_refuses(conn, layout):
+    run_up(conn, layout)
+    (layout.migrations_dir / "0002_later.sql").write_text("CREATE TABLE later (id int);\n")
+    init = layout.migrations_dir / "0001_init.sql"
+    init.write_text(init.read_text() + "\n-- an innocent comment is still an edit\n")
+
+    state, lines = run_up(conn, layout)
+
+    assert state.exit_code == Exit.CHECKSUM_DRIFT
+    assert "0001_init.sql" in lines[0] and lines[0].startswith("refusing to migrate")
+    assert query(conn, "SELECT to_regclass('later')") == [(None,)]
+
+
+def test_missing_applied_file_is_reported(conn, layout):
+    (layout.migrations_dir / "0002_later.sql").write_text("CREATE TABLE later (id int);\n")
+    run_up(conn, layout)
+    (layout.migrations_dir / "0001_init.sql").unlink()
+
+    state = migrations.inspect(conn, layout)
+
+    assert state.exit_code == Exit.MISSING
+    assert any("0001_init.sql" in p.text for p in state.problems)
+
+
+def test_database_newer_than_code_is_reported_and_up_refuses(conn, layout):
+    newer = layout.migrations_dir / "0002_newer.sql"
+    newer.write_text("CREATE TABLE newer (id int);\n")
+    run_up(conn, layout)
+    newer.unlink()
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+
+    state, lines = run_up(conn, layout)
+
+    assert state.exit_code == Exit.DATABASE_NEWER
+    assert any("0002_newer.sql" in line for line in lines)
+    assert "hello" not in live_functions(conn)
+
+
+def test_failing_migration_leaves_nothing_behind_and_names_file_and_line(conn, layout):
+    run_up(conn, layout)
+    bad = layout.migrations_dir / "0002_bad.sql"
+    bad.write_text("-- two good statements, then a bad one\nCREATE TABLE half (id int);\n\nINSERT INTO half\n  VALUES (1), (1 / 0);\n")
+
+    with pytest.raises(MigrationError) as failure:
+        run_up(conn, layout)
+
+    assert f"{bad} line 4" in str(failure.value)
+    assert "division by zero" in str(failure.value)
+    assert query(conn, "SELECT to_regclass('half')") == [(None,)]
+    assert query(conn, "SELECT count(*) FROM migrations WHERE name = '0002_bad.sql'") == [(0,)]
+
+
+def test_error_position_inside_a_statement_gives_its_line(conn, layout):
+    bad = layout.migrations_dir / "0002_typo.sql"
+    bad.write_text("CREATE TABLE ok (id int);\nSELECT id,\n       no_such_column\n  FROM ok;\n")
+
+    with pytest.raises(MigrationError, match=r"0002_typo\.sql line 3: ERROR: column \"no_such_column\""):
+        run_up(conn, layout)
+
+
+def test_two_concurrent_ups_apply_each_migration_once(empty_dsn, layout):
+    (layout.migrations_dir / "0002_slow.sql").write_text("SELECT pg_sleep(0.5);\nCREATE TABLE slow (id int);\n")
+    results: dict[str, list[str]] = {}
+    started = threading.Barrier(2)
+
+    def runner(label: str) -> None:
+        conn = migrations.connect(empty_dsn)
+        try:
+            started.wait()
+            results[label] = run_up(conn, layout)[1]
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=runner, args=(label,)) for label in ("a", "b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    outputs = sorted(results.values(), key=len)
+    assert len(outputs) == 2
+    assert outputs[0][-1].startswith("nothing to do")  # the one that waited
+    assert sum(line.startswith("applied") for output in outputs for line in output) == 2
+    conn = migrations.connect(empty_dsn)
+    assert query(conn, "SELECT count(*) FROM migrations WHERE kind = 'migration'") == [(2,)]
+    conn.close()
+
+
+def test_changed_function_file_is_redeployed(conn, layout):
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+    run_up(conn, layout)
+    (layout.functions_dir / "hello.sql").write_text(HELLO.replace("'hello '", "'hi '"))
+
+    assert [p.text for p in migrations.inspect(conn, layout).problems] == [
+        "function hello: changed in db/functions/ since deployed"
+    ]
+    _, lines = run_up(conn, layout)
+
+    assert any(line.startswith("deployed  db/functions/hello.sql") for line in lines)
+    assert query(conn, "SELECT hello('you')") == [("hi you",)]
+    assert migrations.inspect(conn, layout).problems == []
+
+
+def test_removed_function_file_drops_the_function(conn, layout):
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+    run_up(conn, layout)
+    (layout.functions_dir / "hello.sql").unlink()
+
+    _, lines = run_up(conn, layout)
+
+    assert "dropped   hello(text)  (no file in db/functions/ defines it)" in lines
+    assert "hello" not in live_functions(conn)
+    assert migrations.inspect(conn, layout).problems == []
+
+
+def test_changed_signature_leaves_no_old_overload(conn, layout):
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+    run_up(conn, layout)
+    (layout.functions_dir / "hello.sql").write_text(
+        HELLO.replace("p_name text)", "p_name text, p_greeting text DEFAULT 'hello')").replace(
+            "'hello ' || p_name", "p_greeting || ' ' || p_name"
+        )
+    )
+
+    run_up(conn, layout)
+
+    assert query(conn, "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'hello'") == [
+        ("hello(text,text)",)
+    ]
+    assert query(conn, "SELECT hello('you', 'hey')") == [("hey you",)]
+
+
+def test_function_replaced_by_hand_is_caught_by_verify_and_restored_by_up(conn, layout):
+    run_up(conn, layout)
+    query(
+        conn,
+        "CREATE OR REPLACE FUNCTION ulid_generate() RETURNS text LANGUAGE sql"
+        " AS $$ SELECT '00000000000000000000000000' $$; SELECT 1",
+    )
+
+    state = migrations.inspect(conn, layout)
+    assert state.exit_code == Exit.FUNCTIONS_DIFFER
+    assert [p.text for p in state.problems] == [
+        "function ulid_generate: drifted in the database: its definition is not the deployed one"
+    ]
+
+    run_up(conn, layout)
+    assert query(conn, "SELECT ulid_generate() <> '00000000000000000000000000'") == [(True,)]
+    assert migrations.inspect(conn, layout).problems == []
+
+
+def test_function_added_or_dropped_by_hand_is_caught(conn, layout):
+    run_up(conn, layout)
+    query(conn, HELLO + "; SELECT 1")
+    query(conn, "DROP FUNCTION ulid_generate(); SELECT 1")
+
+    problems = sorted(p.text for p in migrations.inspect(conn, layout).problems)
+
+    assert problems == [
+        "function hello: in the database, but no file in db/functions/ defines it",
+        "function ulid_generate: dropped in the database by hand",
+    ]
+
+
+def test_function_file_must_define_the_function_it_is_named_after(conn, layout):
+    (layout.functions_dir / "greet.sql").write_text(HELLO)
+
+    with pytest.raises(MigrationError, match="not named after the file"):
+        run_up(conn, layout)
+
+    assert "hello" not in live_functions(conn)
+    assert query(conn, "SELECT count(*) FROM migrations WHERE kind = 'function'") == [(0,)]
+
+
+def test_function_file_may_call_a_function_defined_later_in_the_order(conn, layout):
+    (layout.functions_dir / "a_caller.sql").write_text(
+        "CREATE OR REPLACE FUNCTION a_caller() RETURNS text LANGUAGE sql"
+        " SET search_path = pg_catalog, public, pg_temp AS $$ SELECT hello('a') $$;\n"
+    )
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+
+    run_up(conn, layout)
+
+    assert query(conn, "SELECT a_caller()") == [("hello a",)]
+
+
+def test_misnamed_migration_file_is_an_error(layout):
+    (layout.migrations_dir / "2_oops.sql").write_text("SELECT 1;\n")
+
+    with pytest.raises(MigrationError, match="NNNN_lower_snake"):
+        layout.migrations()
+
+
+@pytest.mark.parametrize(("command", "expected"), [("verify", Exit.PENDING), ("up", Exit.OK), ("status", Exit.OK)])
+def test_cli_on_a_fresh_database(empty_dsn, monkeypatch, capsys, command, expected):
+    monkeypatch.setenv("DATABASE_URL", empty_dsn)
+
+    assert migrations.main([command]) == expected
+    assert capsys.readouterr().out
+
+
+def test_cli_exit_codes_follow_the_state(empty_dsn, monkeypatch, capsys, layout):
+    monkeypatch.setenv("DATABASE_URL", empty_dsn)
+    args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
+
+    assert migrations.main(["up", *args]) == Exit.OK
+    assert migrations.main(["verify", *args]) == Exit.OK
+    assert capsys.readouterr().out.splitlines()[-1].startswith("verify: ok")
+
+    init = layout.migrations_dir / "0001_init.sql"
+    init.write_text(init.read_text() + "-- edited\n")
+    assert migrations.main(["verify", *args]) == Exit.CHECKSUM_DRIFT
+    assert "0001_init.sql" in capsys.readouterr().out
+    assert migrations.main(["up", *args]) == Exit.CHECKSUM_DRIFT
+
+    (layout.migrations_dir / "0002_bad.sql").write_text("SELEC 1;\n")
+    init.write_text(init.read_text().replace("-- edited\n", ""))
+    assert migrations.main(["up", *args]) == Exit.FAILED
+    assert "0002_bad.sql line 1" in capsys.readouterr().err
+
+    assert migrations.main(["status", *args]) == Exit.OK
+    assert "0002_bad.sql" in capsys.readouterr().out
+
+
+def test_cli_reports_an_unreachable_database(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", f"host={tmp_path} port=1 dbname=none connect_timeout=2")
+
+    assert migrations.main(["verify"]) == Exit.FAILED
+    assert "cannot reach the database" in capsys.readouterr().err
+
+
+def test_help_documents_the_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        migrations.main(["--help"])
+
+    out = capsys.readouterr().out
+    for code in Exit:
+        assert f"  {code.value}  " in out
+
