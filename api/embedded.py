@@ -11,7 +11,7 @@ and the cluster's directory must be reachable by that user. A checkout under a
 private home is not: then the binaries are copied to, and the cluster kept in,
 a directory under /var/tmp instead.
 
-    python -m api.embedded start|stop|status
+    python -m api.embedded start|stop|status|psql
 """
 
 import argparse
@@ -178,6 +178,8 @@ class EmbeddedPostgres:
         self.stop(mode="immediate")
         shutil.rmtree(self.root, ignore_errors=True)
         shutil.rmtree(self.socket_dir, ignore_errors=True)
+        if self.root.parent.parent == _SHARED_BASE:  # the stand-in made by shared_directory()
+            shutil.rmtree(self.root.parent, ignore_errors=True)
 
 
 def shared_directory(preferred: Path, user: str | None) -> Path:
@@ -216,10 +218,14 @@ def database_url(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m api.embedded", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "status"])
+    parser.add_argument("command", choices=["start", "stop", "status", "psql"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    cluster = development_cluster(Settings())
+    settings = Settings()
+    cluster = development_cluster(settings)
+    if args.command == "psql":
+        psql = cluster.bin / "psql"
+        os.execv(psql, [str(psql), database_url(settings)])
     if args.command == "start":
         print(cluster.ensure_running())
     elif args.command == "stop":

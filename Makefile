@@ -1,0 +1,48 @@
+# Every target runs through uv with the committed lock (`--locked` fails when
+# uv.lock and pyproject.toml disagree instead of re-resolving), after
+# scripts/toolchain.sh has made sure uv and Python 3.13.5 are on this machine.
+SHELL := /bin/bash
+UV := eval "$$(bash scripts/toolchain.sh)" && uv
+RUN := $(UV) run --locked
+
+.PHONY: help run dev test migrate status verify db-start db-stop db-status psql
+
+help:
+	@echo "make run       serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
+	@echo "make dev       the same, restarting when the code changes"
+	@echo "make test      the test suite against a throw-away PostgreSQL 16, with coverage"
+	@echo "make migrate   apply pending migrations and redeploy changed functions"
+	@echo "make status    list migrations and the state of the function set"
+	@echo "make verify    exit non-zero unless the database matches this checkout"
+	@echo "make db-stop   stop the embedded PostgreSQL (its data in .data/ is kept)"
+	@echo "make psql      open psql on the configured or embedded database"
+
+run:
+	$(RUN) python -m api
+
+dev:
+	$(RUN) python -m api --reload
+
+test:
+	$(RUN) pytest --cov --cov-report=term-missing:skip-covered
+
+migrate:
+	$(RUN) python migrations.py up
+
+status:
+	$(RUN) python migrations.py status
+
+verify:
+	$(RUN) python migrations.py verify
+
+db-start:
+	$(RUN) python -m api.embedded start
+
+db-stop:
+	$(RUN) python -m api.embedded stop
+
+db-status:
+	$(RUN) python -m api.embedded status
+
+psql:
+	$(RUN) python -m api.embedded psql

@@ -1,0 +1,137 @@
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from api import embedded
+from api.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def dev_settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, database_url="", embedded_dir=tmp_path / ".data", embedded_port=free_port())
+
+
+def scalar(dsn: str, statement: str):
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement)
+            value = cur.fetchone()[0] if cur.description else None
+        conn.commit()
+        return value
+    finally:
+        conn.close()
+
+
+def test_configured_database_url_is_used_as_is_and_nothing_is_started(dev_settings):
+    settings = dev_settings.model_copy(update={"database_url": "postgresql://elsewhere/db"})
+
+    assert embedded.database_url(settings) == "postgresql://elsewhere/db"
+    assert not (dev_settings.embedded_dir).exists()
+
+
+def test_development_cluster_is_created_on_first_use_and_reused_with_its_data(dev_settings):
+    cluster = embedded.development_cluster(dev_settings)
+    try:
+        dsn = embedded.database_url(dev_settings)
+        assert scalar(dsn, "SHOW server_version").startswith("16.")
+        scalar(dsn, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (42)")
+
+        cluster.stop()
+        assert not cluster.running()
+        assert embedded.database_url(dev_settings) == dsn  # starts it again, same cluster
+        assert scalar(dsn, "SELECT id FROM kept") == 42
+        # TCP on the configured port too, for psql and other tools.
+        assert scalar(f"host=127.0.0.1 port={dev_settings.embedded_port} user=postgres dbname=appconfig",
+                      "SELECT count(*) FROM kept") == 1  # fmt: skip
+    finally:
+        cluster.remove()
+
+
+def test_cluster_sits_where_its_os_user_can_reach_it(dev_settings):
+    cluster = embedded.development_cluster(dev_settings)
+    if os.geteuid() != 0:
+        assert cluster.root == dev_settings.embedded_dir / "postgres"
+        assert cluster.user is None
+    else:
+        # pytest's tmp_path is private to root, so the cluster must live elsewhere.
+        assert cluster.user == "postgres"
+        assert cluster.root.is_relative_to("/var/tmp")
+        assert embedded._reachable(cluster.bin / "postgres", "postgres")
+
+
+def test_shared_directory_keeps_a_reachable_path(tmp_path):
+    open_dir = Path("/tmp") / f"appconfig-open-{os.getpid()}"
+    open_dir.mkdir(mode=0o755, exist_ok=True)
+    try:
+        assert embedded.shared_directory(open_dir / "postgres", "postgres") == open_dir / "postgres"
+    finally:
+        shutil.rmtree(open_dir)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_shared_directory_moves_a_private_path_under_var_tmp(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+
+    moved = embedded.shared_directory(private / "postgres", "postgres")
+
+    assert moved.parent.parent == Path("/var/tmp")
+    assert moved.name == "postgres"
+
+
+def test_throwaway_clusters_do_not_collide(cluster):
+    other = embedded.throwaway_cluster()
+    try:
+        other.init()
+        other.start()
+        assert other.socket_dir != cluster.socket_dir
+        assert scalar(other.dsn("postgres"), "SELECT 1") == 1
+        assert scalar(cluster.dsn("postgres"), "SELECT 1") == 1
+    finally:
+        other.remove()
+    assert not other.root.exists()
+
+
+def test_long_root_gets_a_short_socket_directory(tmp_path):
+    cluster = embedded.EmbeddedPostgres(root=tmp_path / ("x" * 120), port=5432)
+
+    assert len(str(cluster.socket_dir)) < 100
+    assert cluster.socket_dir != cluster.root
+
+
+def test_start_failure_names_the_log(tmp_path):
+    cluster = embedded.throwaway_cluster()
+    try:
+        with pytest.raises(RuntimeError, match="server.log"):
+            cluster.start()  # never initialised
+    finally:
+        cluster.remove()
+
+
+def test_cli_start_status_stop(dev_settings, monkeypatch, capsys):
+    monkeypatch.setenv("EMBEDDED_DIR", str(dev_settings.embedded_dir))
+    monkeypatch.setenv("EMBEDDED_PORT", str(dev_settings.embedded_port))
+    monkeypatch.setenv("DATABASE_URL", "")
+    cluster = embedded.development_cluster(dev_settings)
+    try:
+        assert embedded.main(["status"]) == 3
+        assert "not initialised" in capsys.readouterr().out
+        assert embedded.main(["start"]) == 0
+        assert "dbname=appconfig" in capsys.readouterr().out
+        assert embedded.main(["status"]) == 0
+        assert embedded.main(["stop"]) == 0
+        assert "data is kept" in capsys.readouterr().out
+        assert cluster.initialised() and not cluster.running()
+    finally:
+        cluster.remove()

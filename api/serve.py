@@ -1,0 +1,57 @@
+"""Serve the API: `python -m api [--reload]`, which `make run` and `make dev` call.
+
+With no DATABASE_URL configured it first starts, or reuses, the embedded
+PostgreSQL 16 in .data/ and applies the migrations, so a fresh checkout serves
+with no configuration at all. With DATABASE_URL set it only serves: migrating a
+shared server is a deliberate step (`make migrate`).
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+import uvicorn
+
+import migrations
+from api.embedded import development_cluster
+from api.logs import configure_logging
+from api.settings import Settings
+
+log = logging.getLogger("api")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reload", action="store_true", help="restart when the code changes (development)")
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+
+    if not settings.database_url:
+        dsn = development_cluster(settings).ensure_running()
+        conn = migrations.connect(dsn)
+        try:
+            state = migrations.up(conn, say=log.info)
+        finally:
+            conn.close()
+        if state.has(migrations.Exit.DATABASE_NEWER, migrations.Exit.MISSING, migrations.Exit.CHECKSUM_DRIFT):
+            log.error("the embedded database does not match this checkout; see `make status`")
+            return 1
+        # The server builds its app in the worker process (always so with --reload),
+        # which reads its settings from the environment: hand it the cluster that way.
+        os.environ["DATABASE_URL"] = dsn
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        reload=args.reload,
+        log_config=None,  # keep the stdlib logging set up by configure_logging
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+import psycopg2
+import pytest
+
+import migrations
+from api import embedded, serve
+from api.embedded_test import free_port
+from api.settings import Settings
+
+
+@pytest.fixture
+def embedded_env(tmp_path, monkeypatch):
+    """Environment for `python -m api` with nothing configured, its cluster removed afterwards."""
+    monkeypatch.setenv("DATABASE_URL", "")
+    monkeypatch.setenv("EMBEDDED_DIR", str(tmp_path / ".data"))
+    monkeypatch.setenv("EMBEDDED_PORT", str(free_port()))
+    served: list[dict] = []
+    monkeypatch.setattr(serve.uvicorn, "run", lambda app, **options: served.append({"app": app, **options}))
+    yield served
+    embedded.development_cluster(Settings()).remove()
+
+
+def test_run_with_nothing_configured_serves_on_a_migrated_embedded_cluster(embedded_env, monkeypatch):
+    assert serve.main([]) == 0
+
+    dsn = serve.os.environ["DATABASE_URL"]
+    assert dsn == embedded.development_cluster(Settings()).dsn()
+    conn = migrations.connect(dsn)
+    assert migrations.inspect(conn).problems == []
+    conn.close()
+    [options] = embedded_env
+    assert options["app"] == "api.app:create_app" and options["factory"] is True
+    assert options["reload"] is False
+
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert serve.main(["--reload"]) == 0  # the second run reuses the cluster
+    assert embedded_env[1]["reload"] is True
+
+
+def test_run_refuses_a_database_that_does_not_match_the_checkout(embedded_env):
+    dsn = embedded.development_cluster(Settings()).ensure_running()
+    conn = psycopg2.connect(dsn)
+    with conn.cursor() as cur:
+        cur.execute(migrations.BOOTSTRAP)
+        cur.execute("INSERT INTO migrations (kind, name, checksum) VALUES ('migration', '9999_future.sql', 'x')")
+    conn.commit()
+    conn.close()
+
+    assert serve.main([]) == 1
+    assert embedded_env == []
+
+
+def test_run_with_database_url_starts_nothing(embedded_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://elsewhere/db")
+
+    assert serve.main([]) == 0
+    assert not (tmp_path / ".data").exists()
+    assert embedded_env[0]["host"] == "127.0.0.1"
