@@ -1,0 +1,35 @@
+CREATE OR REPLACE FUNCTION app_list(p_after text DEFAULT NULL, p_limit integer DEFAULT NULL)
+  RETURNS SETOF json
+  LANGUAGE plpgsql
+  STABLE
+  SET search_path = pg_catalog, public, pg_temp
+AS $$
+BEGIN
+  IF p_limit < 1 THEN
+    RAISE EXCEPTION 'limit must be at least 1, not %', p_limit
+      USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  -- Two statements rather than "p_after IS NULL OR id > p_after": each gets a plan
+  -- that walks the primary key from where the page starts, so reading the whole
+  -- table page by page stays linear.
+  IF p_after IS NULL THEN
+    RETURN QUERY
+      SELECT json_build_object('id', a.id, 'name', a.name, 'comments', a.comments)
+        FROM applications a
+       ORDER BY a.id
+       LIMIT p_limit;
+  ELSE
+    RETURN QUERY
+      SELECT json_build_object('id', a.id, 'name', a.name, 'comments', a.comments)
+        FROM applications a
+       WHERE a.id > ulid_normalize(p_after, 'after')
+       ORDER BY a.id
+       LIMIT p_limit;
+  END IF;
+END;
+$$;
+
+COMMENT ON FUNCTION app_list(text, integer) IS
+  'Applications as JSON {id, name, comments}, one row each, ordered by id: those after id p_after '
+  '(keyset pagination), at most p_limit of them (null: all). Raises 22023 when p_limit < 1, '
+  '22P02 when p_after is not a ULID.';

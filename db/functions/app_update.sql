@@ -1,0 +1,30 @@
+CREATE OR REPLACE FUNCTION app_update(p_id text, p_name text, p_comments text DEFAULT NULL)
+  RETURNS json
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+  v_id constant text := ulid_normalize(p_id);
+  v_name constant text := field_check('name', p_name, 256, true);
+  v_comments constant text := field_check('comments', p_comments, 1024, false);
+BEGIN
+  -- A full replacement: a null p_comments clears the comments.
+  BEGIN
+    UPDATE applications SET name = v_name, comments = v_comments WHERE id = v_id;
+  EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'an application named "%" already exists', v_name
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'applications_name_key',
+            HINT = 'Application names are unique: choose another name.';
+  END;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'application % does not exist', v_id
+      USING ERRCODE = 'no_data_found', HINT = 'List applications with app_list().';
+  END IF;
+  RETURN app_get(v_id);
+END;
+$$;
+
+COMMENT ON FUNCTION app_update(text, text, text) IS
+  'Replaces the name and comments of application p_id (null comments clear them); returns it as app_get() does. '
+  'Raises P0002 when it does not exist, 23505 when the name is taken, 22004/22023/22001/22P02 for bad input.';

@@ -1,0 +1,47 @@
+CREATE OR REPLACE FUNCTION config_update(
+  p_id text,
+  p_name text,
+  p_config jsonb,
+  p_comments text DEFAULT NULL,
+  p_application_id text DEFAULT NULL
+)
+  RETURNS json
+  LANGUAGE plpgsql
+  VOLATILE
+  SET search_path = pg_catalog, public, pg_temp
+AS $$
+DECLARE
+  v_id constant text := ulid_normalize(p_id);
+  v_name constant text := field_check('name', p_name, 256, true);
+  v_comments constant text := field_check('comments', p_comments, 1024, false);
+  v_config constant jsonb := config_check(p_config);
+  v_current_application_id text;
+BEGIN
+  SELECT application_id INTO v_current_application_id FROM configurations WHERE id = v_id;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'configuration % does not exist', v_id
+      USING ERRCODE = 'no_data_found', HINT = 'app_get() lists the configuration_ids of an application.';
+  END IF;
+  -- A configuration never moves: p_application_id may only confirm the current one.
+  IF p_application_id IS NOT NULL
+     AND ulid_normalize(p_application_id, 'application_id') <> v_current_application_id THEN
+    RAISE EXCEPTION 'configuration % belongs to application % and cannot move to another', v_id, v_current_application_id
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Leave out application_id, or send the current one; create a new configuration elsewhere instead.';
+  END IF;
+  BEGIN
+    UPDATE configurations SET name = v_name, comments = v_comments, config = v_config WHERE id = v_id;
+  EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION 'application % already has a configuration named "%"', v_current_application_id, v_name
+      USING ERRCODE = 'unique_violation', CONSTRAINT = 'configurations_unique_name_per_app',
+            HINT = 'Configuration names are unique within an application: choose another name.';
+  END;
+  RETURN config_get(v_id);
+END;
+$$;
+
+COMMENT ON FUNCTION config_update(text, text, jsonb, text, text) IS
+  'Replaces the name, comments (null clears them) and config of configuration p_id; returns it as '
+  'config_get() does. p_application_id, when given, must be its current application. Raises P0002 when it '
+  'does not exist, 22023 when p_application_id differs or p_config is not an object, 23505 when the name is '
+  'taken within the application, 22004/22001/22P02 for bad input.';
