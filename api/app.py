@@ -1,19 +1,29 @@
 """The FastAPI application factory.
 
 `create_app()` builds the app from a `Settings` (read from the environment when
-none is given, as when uvicorn imports it by name in a worker process).
+none is given, as when uvicorn imports it by name in a worker process). The
+database pool is opened at start-up and closed at shutdown (the lifespan).
 """
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
 
+from api import problems
+from api.database import Database
+from api.embedded import database_url
 from api.logs import configure_logging
+from api.request_log import RequestLog
+from api.routes import applications, configurations
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,21 +32,51 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        log.info("API starting")
-        yield
-        log.info("API stopped")
+        database = Database(
+            database_url(settings), settings.pool_min_size, settings.pool_max_size, settings.pool_timeout
+        )
+        database.open()
+        app.state.database = database
+        log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
+        try:
+            yield
+        finally:
+            database.close()
+            log.info("API stopped: pool closed")
 
     app = FastAPI(
         title="Applications and configurations",
         version="1.0.0",
-        description="Applications and their JSON configurations, kept by PostgreSQL functions.",
+        description="Applications and their JSON configurations, kept by PostgreSQL functions. "
+        "Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(RequestLog)
+    problems.install(app)
+
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(applications.router)
+    api.include_router(configurations.router)
+    app.include_router(api)
 
     @app.get("/healthz", tags=["health"], summary="Liveness")
     async def healthz() -> dict[str, str]:
         """Answers while the process serves requests; does no database work."""
         return {"status": "ok"}
 
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, less the 422 it adds to every operation: validation failures are 400 here."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                operation.get("responses", {}).pop("422", None)
+        for name in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(name, None)
+        app.openapi_schema = schema
+    return app.openapi_schema

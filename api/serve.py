@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         port=settings.port,
         reload=args.reload,
         log_config=None,  # keep the stdlib logging set up by configure_logging
+        access_log=False,  # api.request_log writes one line per request instead
     )
     return 0
 

@@ -26,7 +26,12 @@ class Settings(BaseSettings):
         description="libpq URI of the PostgreSQL 16 database; empty starts the embedded server in .data/.",
     )
     pool_min_size: int = Field(default=2, ge=1, description="Connections the pool opens at start-up.")
-    pool_max_size: int = Field(default=10, ge=1, description="Most connections the pool holds.")
+    pool_max_size: int = Field(
+        default=10, ge=1, description="Most connections the pool holds; also the number of database threads."
+    )
+    pool_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds a request waits for a free connection before a 503."
+    )
     log_level: LogLevel = Field(default="INFO", description="Level of the stdlib root logger.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")

@@ -1,0 +1,114 @@
+"""PostgreSQL access for async code: a psycopg2 pool driven through a thread pool.
+
+psycopg2 blocks, so each call runs on a `ThreadPoolExecutor` with as many
+threads as the pool has connections. `ThreadedConnectionPool.getconn()` raises
+rather than waits when every connection is out, so `Database.slot()` admits at
+most `pool_max_size` calls at once: the rest queue on an asyncio semaphore, each
+for at most `pool_timeout` seconds, and then fail with `PoolTimeout` (a 503).
+
+Connections run in autocommit, because every call is one statement of one
+function, which is atomic by itself: no BEGIN/COMMIT round trips. The json
+results of the functions are kept as text, to be sent on as the HTTP body
+without being parsed and serialised again.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+import psycopg2.extras
+import psycopg2.pool
+
+log = logging.getLogger(__name__)
+
+
+class PoolTimeout(Exception):
+    """No database connection became free in time."""
+
+
+class _Connection(psycopg2.extensions.connection):
+    """A pooled connection, set up once when the pool opens it."""
+
+    def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(dsn, *args, **kwargs)
+        self.autocommit = True
+        psycopg2.extras.register_default_json(self, loads=str)
+        psycopg2.extras.register_default_jsonb(self, loads=str)
+
+
+class Database:
+    """A pool of `max_size` connections, used from async code through `fetch_value` and `fetch_values`."""
+
+    def __init__(self, dsn: str, min_size: int, max_size: int, timeout: float) -> None:
+        self._dsn = dsn
+        self._min_size = min_size
+        self._max_size = max_size
+        self._timeout = timeout
+        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._slots = asyncio.Semaphore(max_size)
+
+    def open(self) -> None:
+        """Open the pool; a database that cannot be reached now is retried on each call."""
+        self._executor = ThreadPoolExecutor(max_workers=self._max_size, thread_name_prefix="db")
+        try:
+            self._pool = self._new_pool(self._min_size)
+        except psycopg2.OperationalError as exc:
+            log.warning("database not reachable at start-up, connecting on demand: %s", str(exc).strip())
+            self._pool = self._new_pool(0)
+
+    def _new_pool(self, min_size: int) -> psycopg2.pool.ThreadedConnectionPool:
+        return psycopg2.pool.ThreadedConnectionPool(
+            min_size,
+            self._max_size,
+            self._dsn,
+            connection_factory=_Connection,
+            cursor_factory=psycopg2.extras.RealDictCursor,
+            application_name="appconfig-api",
+        )
+
+    def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        if self._pool is not None and not self._pool.closed:
+            self._pool.closeall()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Wait, at most the pool timeout, until a connection is certain to be free."""
+        try:
+            await asyncio.wait_for(self._slots.acquire(), self._timeout)
+        except TimeoutError:
+            raise PoolTimeout(f"no database connection free within {self._timeout:g} s") from None
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+    def _run(self, statement: str, params: Sequence[Any]) -> list[Any]:
+        """On an executor thread: one statement on a pooled connection, each row's first value."""
+        assert self._pool is not None, "Database.open() was not called"
+        conn = self._pool.getconn()
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+                return [next(iter(row.values())) for row in cur.fetchall()]
+        finally:
+            # A connection that broke (server restart, network) must not go back into the pool.
+            self._pool.putconn(conn, close=bool(conn.closed))
+
+    async def fetch_values(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Run `statement` and return the first column of every row."""
+        async with self.slot():
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, self._run, statement, params)
+
+    async def fetch_value(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        """Run `statement` and return the first column of its one row."""
+        [value] = await self.fetch_values(statement, params)
+        return value

@@ -1,0 +1,96 @@
+"""Every error leaves the API here, as an RFC 9457 problem (application/problem+json).
+
+`install()` registers one handler per kind of failure: our own `ApiError`s,
+database errors (mapped by `errors.from_database_error`), request validation
+(400, not FastAPI's 422), Starlette's HTTP errors (unknown route, wrong method)
+and, last, anything unexpected (500 with a generic body; details in the log).
+"""
+
+import json
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import psycopg2
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from api.database import PoolTimeout
+from api.errors import ApiError, BadRequest, InternalError, from_database_error
+from api.models import Problem
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem_response(error: ApiError, errors: list[dict[str, Any]] | None = None) -> Response:
+    return _problem(error.status, error.title, error.detail, error.sqlstate, error.headers, errors)
+
+
+def _problem(
+    status: int,
+    title: str,
+    detail: str,
+    sqlstate: str | None = None,
+    headers: dict[str, str] | None = None,
+    errors: list[dict[str, Any]] | None = None,
+) -> Response:
+    body = Problem(title=title, status=status, detail=detail, sqlstate=sqlstate).model_dump(exclude_none=True)
+    if errors is not None:
+        body["errors"] = errors
+    return Response(json.dumps(body), status_code=status, headers=headers, media_type=MEDIA_TYPE)
+
+
+def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the problem statuses an operation can answer with."""
+    described = {400: "Invalid request", 404: "Not found", 409: "Conflict", 503: "Database unavailable"}
+    return {
+        status: {"model": Problem, "description": described[status], "content": {MEDIA_TYPE: {}}}
+        for status in statuses
+    }
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Only where, what and why: pydantic's `input` and `ctx` may echo large or odd input back.
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+
+
+async def _api_error(request: Request, exc: ApiError) -> Response:
+    return problem_response(exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    error = from_database_error(exc)
+    if isinstance(error, InternalError):
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+    elif error.status >= 500:
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).strip())
+    return problem_response(error)
+
+
+async def _validation_error(request: Request, exc: RequestValidationError) -> Response:
+    errors = _field_errors(exc)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return problem_response(BadRequest(f"{where}: {first['msg']}"), errors)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    return _problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail), headers=exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(InternalError())
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(psycopg2.Error, _database_error)
+    app.add_exception_handler(PoolTimeout, _database_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,96 @@
+"""/applications: create, replace, read and list applications."""
+
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from ulid import ULID
+
+from api.database import Database
+from api.deps import Db
+from api.routes import JsonText
+from api.models import Application, ApplicationIn, ApplicationSummary, UlidText
+from api.problems import responses
+
+router = APIRouter(prefix="/applications", tags=["applications"])
+
+# Rows per database call while streaming the whole list: large enough that the
+# round trips do not dominate, small enough that a chunk is a few hundred kB.
+LIST_CHUNK = 2000
+MAX_PAGE = 1000
+
+Limit = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_PAGE, description=f"Page size (1-{MAX_PAGE}). Without it every application is returned."),
+]
+After = Annotated[UlidText | None, Query(description="Return the applications after this id (keyset pagination).")]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Application,
+    responses={201: {"headers": {"Location": {"description": "URL of the new application"}}} | responses(400, 409, 503)},
+)
+async def create_application(body: ApplicationIn, db: Db, request: Request) -> JsonText:
+    """Create an application; its name must be unique."""
+    new_id = str(ULID())
+    text = await db.fetch_value("SELECT app_create(%s, %s, %s)", (body.name, body.comments, new_id))
+    location = request.app.url_path_for("get_application", application_id=new_id)
+    return JsonText(text, status_code=201, headers={"Location": location})
+
+
+@router.put("/{application_id}", response_model=Application, responses=responses(400, 404, 409, 503))
+async def replace_application(application_id: UlidText, body: ApplicationIn, db: Db) -> JsonText:
+    """Replace an application's name and comments (omitted comments become null)."""
+    text = await db.fetch_value("SELECT app_update(%s, %s, %s)", (application_id, body.name, body.comments))
+    return JsonText(text)
+
+
+@router.get("/{application_id}", response_model=Application, responses=responses(400, 404, 503))
+async def get_application(application_id: UlidText, db: Db) -> JsonText:
+    """An application with the ids of its configurations, in creation order."""
+    return JsonText(await db.fetch_value("SELECT app_get(%s)", (application_id,)))
+
+
+@router.get("", response_model=list[ApplicationSummary], responses=responses(400, 503))
+async def list_applications(db: Db, request: Request, limit: Limit = None, after: After = None) -> Response:
+    """Applications ordered by id: all of them, streamed, or one page when `limit` is given.
+
+    A page that is followed by more applications carries a `Link: <…>; rel="next"` header.
+    """
+    if limit is None:
+        first = await db.fetch_values("SELECT app_list(%s, %s)", (after, LIST_CHUNK))
+        return StreamingResponse(_stream(db, first), media_type="application/json")
+
+    rows = await db.fetch_values("SELECT app_list(%s, %s)", (after, limit + 1))
+    headers = {}
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_url = request.url.include_query_params(after=_last_id(rows), limit=limit)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return JsonText(_array(rows), headers=headers)
+
+
+def _last_id(rows: list[str]) -> str:
+    return json.loads(rows[-1])["id"]
+
+
+def _array(rows: list[str]) -> str:
+    return "[" + ",".join(rows) + "]"
+
+
+async def _stream(db: Database, rows: list[str]) -> AsyncIterator[str]:
+    # The first chunk was read before the response started, so a failure there is
+    # still a proper error response; later chunks continue from the last id sent.
+    yield "["
+    separator = ""
+    while rows:
+        yield separator + ",".join(rows)
+        separator = ","
+        if len(rows) < LIST_CHUNK:
+            break
+        rows = await db.fetch_values("SELECT app_list(%s, %s)", (_last_id(rows), LIST_CHUNK))
+    yield "]"

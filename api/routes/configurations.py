@@ -1,0 +1,48 @@
+"""/configurations: create, replace and read configurations."""
+
+import json
+
+from fastapi import APIRouter, Request
+from ulid import ULID
+
+from api.deps import Db
+from api.routes import JsonText
+from api.models import Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
+from api.problems import responses
+
+router = APIRouter(prefix="/configurations", tags=["configurations"])
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=Configuration,
+    responses={201: {"headers": {"Location": {"description": "URL of the new configuration"}}}}
+    | responses(400, 409, 503),
+)
+async def create_configuration(body: ConfigurationIn, db: Db, request: Request) -> JsonText:
+    """Create a configuration of an existing application; its name must be unique within that application."""
+    new_id = str(ULID())
+    text = await db.fetch_value(
+        "SELECT config_create(%s, %s, %s, %s, %s)",
+        (str(body.application_id), body.name, json.dumps(body.config), body.comments, new_id),
+    )
+    location = request.app.url_path_for("get_configuration", configuration_id=new_id)
+    return JsonText(text, status_code=201, headers={"Location": location})
+
+
+@router.put("/{configuration_id}", response_model=Configuration, responses=responses(400, 404, 409, 503))
+async def replace_configuration(configuration_id: UlidText, body: ConfigurationUpdate, db: Db) -> JsonText:
+    """Replace a configuration's name, comments and config. Its application never changes."""
+    application_id = str(body.application_id) if body.application_id is not None else None
+    text = await db.fetch_value(
+        "SELECT config_update(%s, %s, %s, %s, %s)",
+        (configuration_id, body.name, json.dumps(body.config), body.comments, application_id),
+    )
+    return JsonText(text)
+
+
+@router.get("/{configuration_id}", response_model=Configuration, responses=responses(400, 404, 503))
+async def get_configuration(configuration_id: UlidText, db: Db) -> JsonText:
+    """A configuration with its config object."""
+    return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,)))
