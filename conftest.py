@@ -43,3 +43,28 @@ def empty_dsn(cluster: EmbeddedPostgres) -> Iterator[str]:
     cluster.create_database(name, template="template0")
     yield cluster.dsn(name)
     drop_database(cluster, name)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(cluster: EmbeddedPostgres) -> str:
+    """The name of a database migrated by the runner, used as the template of per-test databases."""
+    import migrations
+
+    name = "migrated_template"
+    cluster.create_database(name, template="template0")
+    conn = migrations.connect(cluster.dsn(name))
+    try:
+        state = migrations.up(conn, say=lambda line: None)
+        assert not state.has(migrations.Exit.DATABASE_NEWER, migrations.Exit.MISSING, migrations.Exit.CHECKSUM_DRIFT)
+    finally:
+        conn.close()
+    return name
+
+
+@pytest.fixture
+def migrated_dsn(cluster: EmbeddedPostgres, migrated_template: str) -> Iterator[str]:
+    """The DSN of a new database with the schema and every function, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    cluster.create_database(name, template=migrated_template)
+    yield cluster.dsn(name)
+    drop_database(cluster, name)

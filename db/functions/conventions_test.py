@@ -1,0 +1,58 @@
+"""The house rules for db/functions/, checked on the deployed functions themselves."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from api import errors
+
+FUNCTIONS_DIR = Path(__file__).parent
+ERROR_TABLE = (FUNCTIONS_DIR.parent / "README.md").read_text()
+# condition name -> SQLSTATE, for the conditions the functions raise
+CONDITIONS = {
+    "unique_violation": "23505",
+    "foreign_key_violation": "23503",
+    "no_data_found": "P0002",
+    "invalid_text_representation": "22P02",
+    "null_value_not_allowed": "22004",
+    "invalid_parameter_value": "22023",
+    "string_data_right_truncation": "22001",
+}
+
+
+def test_every_function_pins_search_path_states_volatility_and_has_a_comment(rows):
+    deployed = rows(
+        "SELECT p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc')"
+        "  FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+    )
+    assert {name for name, *_ in deployed} == {path.stem for path in FUNCTIONS_DIR.glob("*.sql")}
+    for name, volatility, config, comment in deployed:
+        assert config == ["search_path=pg_catalog, public, pg_temp"], name
+        assert comment and len(comment) > 40, name
+        if name.endswith(("_get", "_list")):
+            assert volatility == "s", f"{name} reads: STABLE"
+        if name.endswith(("_create", "_update")):
+            assert volatility == "v", f"{name} writes: VOLATILE"
+
+
+def test_every_file_says_its_volatility_in_words():
+    for path in FUNCTIONS_DIR.glob("*.sql"):
+        assert re.search(r"^\s*(IMMUTABLE|STABLE|VOLATILE)\s*$", path.read_text(), re.MULTILINE), path.name
+
+
+@pytest.mark.parametrize("path", sorted(FUNCTIONS_DIR.glob("*.sql")), ids=lambda path: path.stem)
+def test_every_raised_code_is_in_the_error_table_and_mapped_by_the_api(path):
+    for condition in re.findall(r"ERRCODE = '(\w+)'", path.read_text()):
+        code = CONDITIONS[condition]
+        assert f"| `{code}` | `{condition}` |" in ERROR_TABLE, (path.name, condition)
+        assert code in errors.SQLSTATE_ERRORS or code[:2] in errors.SQLSTATE_ERRORS, code
+
+
+def test_error_table_lists_no_code_the_functions_do_not_raise():
+    raised = {
+        CONDITIONS[c] for p in FUNCTIONS_DIR.glob("*.sql") for c in re.findall(r"ERRCODE = '(\w+)'", p.read_text())
+    }
+    documented = set(re.findall(r"^\| `(\w{5})` \|", ERROR_TABLE, re.MULTILINE))
+
+    assert documented == raised
