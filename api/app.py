@@ -17,6 +17,7 @@ from api import problems
 from api.database import Database
 from api.embedded import database_url
 from api.logs import configure_logging
+from api.models import Problem
 from api.request_log import RequestLog
 from api.routes import applications, configurations
 from api.settings import Settings
@@ -76,7 +77,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path in schema["paths"].values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
-            schema.get("components", {}).get("schemas", {}).pop(name, None)
+            components.pop(name, None)
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
         app.openapi_schema = schema
     return app.openapi_schema

@@ -1,13 +1,73 @@
+import logging
+
 from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.settings import Settings
 
 
-def test_liveness_answers_without_a_database():
-    app = create_app(Settings(_env_file=None, database_url="host=/nonexistent dbname=none"))
+def test_liveness_answers_without_a_database(tmp_path):
+    app = create_app(Settings(_env_file=None, database_url=f"host={tmp_path} port=1 dbname=none connect_timeout=1"))
     with TestClient(app) as client:
         response = client.get("/healthz")
 
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_requests_while_the_database_is_unreachable_are_503_with_retry_after(tmp_path, problem):
+    app = create_app(Settings(_env_file=None, database_url=f"host={tmp_path} port=1 dbname=none connect_timeout=1"))
+    with TestClient(app) as client:
+        response = client.get("/api/v1/applications")
+
+    problem(response, 503)
+    assert response.headers["retry-after"] == "1"
+
+
+def test_unknown_route_and_wrong_method_are_problems(client, problem):
+    problem(client.get("/api/v1/nothing"), 404)
+    response = client.delete("/api/v1/applications")
+    problem(response, 405)
+    assert "allow" in response.headers
+
+
+def test_unexpected_failure_is_a_generic_500_with_details_only_in_the_log(settings, problem, caplog):
+    app = create_app(settings)
+
+    @app.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret detail")
+
+    with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
+        response = client.get("/boom")
+
+    body = problem(response, 500)
+    assert "secret" not in response.text
+    assert body["detail"] == "The server failed to answer this request; the failure has been logged."
+    assert any("secret detail" in str(record.exc_info) for record in caplog.records)
+
+
+def test_openapi_documents_problems_and_not_422(client):
+    document = client.get("/openapi.json").json()
+    operations = {
+        (method.upper(), path): operation
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+    assert set(operations) >= {
+        ("POST", "/api/v1/applications"),
+        ("GET", "/api/v1/applications"),
+        ("GET", "/api/v1/applications/{application_id}"),
+        ("PUT", "/api/v1/applications/{application_id}"),
+        ("POST", "/api/v1/configurations"),
+        ("GET", "/api/v1/configurations/{configuration_id}"),
+        ("PUT", "/api/v1/configurations/{configuration_id}"),
+    }
+    assert all("422" not in op["responses"] for op in operations.values())
+    assert set(operations["PUT", "/api/v1/applications/{application_id}"]["responses"]) >= {"200", "400", "404", "409"}
+    assert set(operations["POST", "/api/v1/configurations"]["responses"]) >= {"201", "400", "409"}
+    problem = operations["GET", "/api/v1/configurations/{configuration_id}"]["responses"]["404"]
+    assert problem["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
+    assert all(op.get("description") for op in operations.values())
+    assert "examples" in document["components"]["schemas"]["ApplicationIn"]

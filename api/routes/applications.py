@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from ulid import ULID
 
 from api.database import Database
+from api import ids
 from api.deps import Db
 from api.routes import JsonText
 from api.models import Application, ApplicationIn, ApplicationSummary, UlidText
@@ -36,7 +36,7 @@ After = Annotated[UlidText | None, Query(description="Return the applications af
 )
 async def create_application(body: ApplicationIn, db: Db, request: Request) -> JsonText:
     """Create an application; its name must be unique."""
-    new_id = str(ULID())
+    new_id = ids.new_id()
     text = await db.fetch_value("SELECT app_create(%s, %s, %s)", (body.name, body.comments, new_id))
     location = request.app.url_path_for("get_application", application_id=new_id)
     return JsonText(text, status_code=201, headers={"Location": location})

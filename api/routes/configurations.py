@@ -3,12 +3,12 @@
 import json
 
 from fastapi import APIRouter, Request
-from ulid import ULID
 
+from api import ids
 from api.deps import Db
-from api.routes import JsonText
 from api.models import Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
 from api.problems import responses
+from api.routes import JsonText
 
 router = APIRouter(prefix="/configurations", tags=["configurations"])
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/configurations", tags=["configurations"])
 )
 async def create_configuration(body: ConfigurationIn, db: Db, request: Request) -> JsonText:
     """Create a configuration of an existing application; its name must be unique within that application."""
-    new_id = str(ULID())
+    new_id = ids.new_id()
     text = await db.fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
         (str(body.application_id), body.name, json.dumps(body.config), body.comments, new_id),

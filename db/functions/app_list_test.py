@@ -3,7 +3,8 @@ def test_lists_every_application_by_id(call):
 
     listed = call("app_list")
 
-    assert listed == [{"id": a["id"], "name": a["name"], "comments": a["comments"]} for a in created]
+    expected = [{"id": a["id"], "name": a["name"], "comments": a["comments"]} for a in created]
+    assert listed == sorted(expected, key=lambda a: a["id"])
 
 
 def test_keyset_pages_cover_everything_once(call):

@@ -1,0 +1,53 @@
+"""Fixtures for the API tests: the app on a freshly migrated database, through httpx."""
+
+from collections.abc import Callable, Iterator
+
+import psycopg2
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.settings import Settings
+
+
+@pytest.fixture
+def settings(migrated_dsn: str) -> Settings:
+    return Settings(_env_file=None, database_url=migrated_dsn, pool_min_size=1, pool_max_size=4, pool_timeout=2)
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client
+
+
+@pytest.fixture
+def rows(migrated_dsn: str) -> Callable[..., list[tuple]]:
+    """`rows("SELECT ...")`: what the database holds now, read on a connection of its own."""
+
+    def rows(statement: str, params: tuple = ()) -> list[tuple]:
+        conn = psycopg2.connect(migrated_dsn)
+        try:
+            with conn.cursor() as cur:
+                cur.execute(statement, params)
+                return cur.fetchall()
+        finally:
+            conn.close()
+
+    return rows
+
+
+@pytest.fixture
+def problem() -> Callable[..., dict]:
+    """`problem(response, 409, "23505")`: asserts an RFC 9457 problem with that status and SQLSTATE; its body."""
+
+    def problem(response, status: int, sqlstate: str | None = None) -> dict:
+        assert response.status_code == status, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        body = response.json()
+        assert body["status"] == status and body["type"] == "about:blank"
+        assert body["title"] and body["detail"]
+        assert body.get("sqlstate") == sqlstate
+        return body
+
+    return problem

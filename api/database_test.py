@@ -1,0 +1,86 @@
+import asyncio
+import time
+
+import psycopg2
+import pytest
+
+from api.database import Database, PoolTimeout
+
+
+@pytest.fixture
+def database(migrated_dsn):
+    opened: list[Database] = []
+
+    def make(max_size: int = 2, timeout: float = 5.0) -> Database:
+        db = Database(migrated_dsn, 1, max_size, timeout)
+        db.open()
+        opened.append(db)
+        return db
+
+    yield make
+    for db in opened:
+        db.close()
+
+
+def test_json_results_come_back_as_the_text_the_function_built(database):
+    db = database()
+
+    value = asyncio.run(db.fetch_value("SELECT app_create('billing')"))
+
+    assert isinstance(value, str)
+    assert value.startswith('{"id" : "')
+
+
+def test_calls_run_in_autocommit(database, rows):
+    db = database()
+
+    asyncio.run(db.fetch_value("SELECT app_create('billing')"))
+
+    assert rows("SELECT name FROM applications") == [("billing",)]  # visible to another session at once
+    assert asyncio.run(db.fetch_value("SELECT current_setting('transaction_isolation')")) == "read committed"
+
+
+def test_a_burst_beyond_the_pool_queues_and_succeeds(database):
+    db = database(max_size=2)
+
+    async def burst() -> list[int]:
+        return await asyncio.gather(*(db.fetch_value("SELECT %s FROM pg_sleep(0.05)", (n,)) for n in range(20)))
+
+    assert asyncio.run(burst()) == list(range(20))
+
+
+def test_waiting_longer_than_the_timeout_is_pool_timeout(database):
+    db = database(max_size=1, timeout=0.2)
+
+    async def contend() -> list:
+        slow = db.fetch_value("SELECT pg_sleep(1)")
+        fast = db.fetch_value("SELECT 1")
+        return await asyncio.gather(slow, fast, return_exceptions=True)
+
+    started = time.monotonic()
+    slow, fast = asyncio.run(contend())
+
+    assert slow == ""  # pg_sleep returns void, which psycopg2 reads as an empty string
+    assert isinstance(fast, PoolTimeout)
+    assert time.monotonic() - started < 5
+
+
+def test_a_broken_connection_is_discarded_not_reused(database, rows):
+    db = database(max_size=1)
+    pid = asyncio.run(db.fetch_value("SELECT pg_backend_pid()"))
+    rows("SELECT pg_terminate_backend(%s)", (pid,))
+
+    with pytest.raises(psycopg2.OperationalError):
+        asyncio.run(db.fetch_value("SELECT 1"))
+
+    assert asyncio.run(db.fetch_value("SELECT pg_backend_pid()")) != pid
+
+
+def test_an_unreachable_database_at_start_up_is_connected_on_demand(tmp_path):
+    db = Database(f"host={tmp_path} port=1 dbname=none connect_timeout=1", 2, 2, 1.0)
+    db.open()
+    try:
+        with pytest.raises(psycopg2.OperationalError):
+            asyncio.run(db.fetch_value("SELECT 1"))
+    finally:
+        db.close()
