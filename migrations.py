@@ -213,18 +213,23 @@ def inspect(conn: psycopg2.extensions.connection, layout: Layout = Layout()) -> 
         elif file is None and _version(name) > newest_file:
             state.migrations.append((name, f"applied {_format_time(record[2])}, NOT IN THIS CHECKOUT"))
             state.problems.append(
-                Problem(Exit.DATABASE_NEWER, f"migration {name} is applied but not in this checkout: "
-                        "the database is newer than the code")
-            )  # fmt: skip
+                Problem(
+                    Exit.DATABASE_NEWER,
+                    f"migration {name} is applied but not in this checkout: the database is newer than the code",
+                )
+            )
         elif file is None:
             state.migrations.append((name, f"applied {_format_time(record[2])}, FILE MISSING"))
             state.problems.append(Problem(Exit.MISSING, f"migration {name} is applied but its file is missing"))
         elif file.checksum != record[0]:
             state.migrations.append((name, f"applied {_format_time(record[2])}, FILE CHANGED SINCE"))
             state.problems.append(
-                Problem(Exit.CHECKSUM_DRIFT, f"migration {name} was edited after it was applied "
-                        f"(checksum {record[0][:12]}… applied, {file.checksum[:12]}… on disk)")
-            )  # fmt: skip
+                Problem(
+                    Exit.CHECKSUM_DRIFT,
+                    f"migration {name} was edited after it was applied "
+                    f"(checksum {record[0][:12]}… applied, {file.checksum[:12]}… on disk)",
+                )
+            )
         else:
             state.migrations.append((name, f"applied {_format_time(record[2])}"))
 

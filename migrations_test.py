@@ -3,7 +3,6 @@ import shutil
 import threading
 from pathlib import Path
 
-import psycopg2
 import pytest
 
 import migrations
@@ -158,7 +157,9 @@ def test_database_newer_than_code_is_reported_and_up_refuses(conn, layout):
 def test_failing_migration_leaves_nothing_behind_and_names_file_and_line(conn, layout):
     run_up(conn, layout)
     bad = layout.migrations_dir / "0002_bad.sql"
-    bad.write_text("-- two good statements, then a bad one\nCREATE TABLE half (id int);\n\nINSERT INTO half\n  VALUES (1), (1 / 0);\n")
+    bad.write_text(
+        "-- a good statement, then a bad one\nCREATE TABLE half (id int);\n\nINSERT INTO half\n  VALUES (1), (1 / 0);\n"
+    )
 
     with pytest.raises(MigrationError) as failure:
         run_up(conn, layout)
@@ -243,9 +244,7 @@ def test_changed_signature_leaves_no_old_overload(conn, layout):
 
     run_up(conn, layout)
 
-    assert query(conn, "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'hello'") == [
-        ("hello(text,text)",)
-    ]
+    assert query(conn, "SELECT oid::regprocedure::text FROM pg_proc WHERE proname = 'hello'") == [("hello(text,text)",)]
     assert query(conn, "SELECT hello('you', 'hey')") == [("hey you",)]
 
 
@@ -355,4 +354,3 @@ def test_help_documents_the_exit_codes(capsys):
     out = capsys.readouterr().out
     for code in Exit:
         assert f"  {code.value}  " in out
-

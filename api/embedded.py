@@ -121,7 +121,9 @@ class EmbeddedPostgres:
         return (self.data_dir / "PG_VERSION").exists()
 
     def running(self) -> bool:
-        return self.initialised() and self._pg("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
+        return (
+            self.initialised() and self._pg("pg_ctl", "status", "-D", str(self.data_dir), check=False).returncode == 0
+        )
 
     def init(self) -> None:
         self._prepare_root()
@@ -142,9 +144,19 @@ class EmbeddedPostgres:
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]
         log.info("starting PostgreSQL 16 on %s (port %d)", self.socket_dir, self.port)
         result = self._pg(
-            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir),
-            "-l", str(self.root / "server.log"), "-o", " ".join(options), check=False,
-        )  # fmt: skip
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(self.root / "server.log"),
+            "-o",
+            " ".join(options),
+            check=False,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr.strip()}\nsee {self.root / 'server.log'}")
 

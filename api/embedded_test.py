@@ -52,8 +52,13 @@ def test_development_cluster_is_created_on_first_use_and_reused_with_its_data(de
         assert embedded.database_url(dev_settings) == dsn  # starts it again, same cluster
         assert scalar(dsn, "SELECT id FROM kept") == 42
         # TCP on the configured port too, for psql and other tools.
-        assert scalar(f"host=127.0.0.1 port={dev_settings.embedded_port} user=postgres dbname=appconfig",
-                      "SELECT count(*) FROM kept") == 1  # fmt: skip
+        assert (
+            scalar(
+                f"host=127.0.0.1 port={dev_settings.embedded_port} user=postgres dbname=appconfig",
+                "SELECT count(*) FROM kept",
+            )
+            == 1
+        )
     finally:
         cluster.remove()
 
@@ -113,7 +118,7 @@ def test_long_root_gets_a_short_socket_directory(tmp_path):
 def test_start_failure_names_the_log(tmp_path):
     cluster = embedded.throwaway_cluster()
     try:
-        with pytest.raises(RuntimeError, match="server.log"):
+        with pytest.raises(RuntimeError, match=r"server\.log"):
             cluster.start()  # never initialised
     finally:
         cluster.remove()

@@ -48,7 +48,9 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the problem statuses an operation can answer with."""
     described = {400: "Invalid request", 404: "Not found", 409: "Conflict", 503: "Database unavailable"}
     schema = {"$ref": "#/components/schemas/Problem"}  # added to the document by api.app
-    return {status: {"description": described[status], "content": {MEDIA_TYPE: {"schema": schema}}} for status in statuses}
+    return {
+        status: {"description": described[status], "content": {MEDIA_TYPE: {"schema": schema}}} for status in statuses
+    }
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

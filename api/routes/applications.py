@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from api.database import Database
 from api import ids
+from api.database import Database
 from api.deps import Db
-from api.routes import JsonText
 from api.models import Application, ApplicationIn, ApplicationSummary, UlidText
 from api.problems import responses
+from api.routes import JsonText
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -32,7 +32,9 @@ After = Annotated[UlidText | None, Query(description="Return the applications af
     "",
     status_code=201,
     response_model=Application,
-    responses={201: {"headers": {"Location": {"description": "URL of the new application"}}} | responses(400, 409, 503)},
+    responses={
+        201: {"headers": {"Location": {"description": "URL of the new application"}}} | responses(400, 409, 503)
+    },
 )
 async def create_application(body: ApplicationIn, db: Db, request: Request) -> JsonText:
     """Create an application; its name must be unique."""

@@ -22,7 +22,13 @@ def test_create_is_201_with_location_and_stores_the_row(client, app_id, rows):
 
     assert response.status_code == 201
     body = response.json()
-    assert body == {"id": body["id"], "application_id": app_id, "name": "production", "comments": None, "config": config}
+    assert body == {
+        "id": body["id"],
+        "application_id": app_id,
+        "name": "production",
+        "comments": None,
+        "config": config,
+    }
     assert response.headers["location"] == f"{URL}/{body['id']}"
     assert rows("SELECT id, application_id, name, config FROM configurations") == [
         (body["id"], app_id, "production", config)
