@@ -85,7 +85,21 @@ ensure_python() {
   uv python find "$PY_VERSION" >/dev/null
 }
 
+# psycopg2 builds from source: it needs a C compiler and libpq's headers (pg_config).
+ensure_psycopg2_build_deps() {
+  command -v pg_config >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 && return
+  if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; then
+    say "installing a C compiler and libpq headers for psycopg2"
+    as_root apt-get update -qq >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential libpq-dev >&2
+  else
+    say "psycopg2 builds from source: install a C compiler and libpq's headers (Debian: build-essential libpq-dev)"
+    exit 1
+  fi
+}
+
 ensure_uv
 ensure_python
+ensure_psycopg2_build_deps
 say "uv $(uv --version | cut -d' ' -f2), python $(uv python find "$PY_VERSION")"
 printf 'export PATH=%q\n' "$PATH"
