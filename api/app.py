@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from api import problems
+from api.body_guard import BodyGuard
 from api.database import Database
 from api.embedded import database_url
 from api.logs import configure_logging
@@ -34,7 +35,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(
-            database_url(settings), settings.pool_min_size, settings.pool_max_size, settings.pool_timeout
+            database_url(settings),
+            settings.pool_min_size,
+            settings.pool_max_size,
+            settings.pool_timeout,
+            statement_timeout_ms=settings.statement_timeout_ms,
+            connect_timeout=settings.connect_timeout,
         )
         database.open()
         app.state.database = database
@@ -53,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog)
     problems.install(app)
 

@@ -10,10 +10,16 @@ Connections run in autocommit, because every call is one statement of one
 function, which is atomic by itself: no BEGIN/COMMIT round trips. The json
 results of the functions are kept as text, to be sent on as the HTTP body
 without being parsed and serialised again.
+
+A connection the server closed (a restart, an idle timeout) is noticed before
+use without a round trip: its socket turns readable. It is discarded and
+replaced; a read that still meets a broken connection is retried once on a
+fresh one. Writes are not retried, since the first attempt may have committed.
 """
 
 import asyncio
 import logging
+import select
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -34,21 +40,48 @@ class PoolTimeout(Exception):
 class _Connection(psycopg2.extensions.connection):
     """A pooled connection, set up once when the pool opens it."""
 
+    statement_timeout_ms = 0
+
     def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(dsn, *args, **kwargs)
         self.autocommit = True
         psycopg2.extras.register_default_json(self, loads=str)
         psycopg2.extras.register_default_jsonb(self, loads=str)
+        with self.cursor() as cur:
+            cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(self.statement_timeout_ms),))
+
+
+def _usable(conn: psycopg2.extensions.connection) -> bool:
+    """Whether an idle connection is still open: the server has sent nothing it was not asked for."""
+    if conn.closed:
+        return False
+    readable, _, _ = select.select([conn], [], [], 0)
+    return not readable
+
+
+BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 
 class Database:
     """A pool of `max_size` connections, used from async code through `fetch_value` and `fetch_values`."""
 
-    def __init__(self, dsn: str, min_size: int, max_size: int, timeout: float) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        min_size: int,
+        max_size: int,
+        timeout: float,
+        *,
+        statement_timeout_ms: int = 0,
+        connect_timeout: int = 2,
+    ) -> None:
         self._dsn = dsn
         self._min_size = min_size
         self._max_size = max_size
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        # Each pool gets its own connection class, carrying its statement timeout.
+        self._connection_class = type("Connection", (_Connection,), {"statement_timeout_ms": statement_timeout_ms})
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._slots = asyncio.Semaphore(max_size)
@@ -67,9 +100,10 @@ class Database:
             min_size,
             self._max_size,
             self._dsn,
-            connection_factory=_Connection,
+            connection_factory=self._connection_class,
             cursor_factory=psycopg2.extras.RealDictCursor,
             application_name="appconfig-api",
+            connect_timeout=self._connect_timeout,
         )
 
     def close(self) -> None:
@@ -90,25 +124,41 @@ class Database:
         finally:
             self._slots.release()
 
-    def _run(self, statement: str, params: Sequence[Any]) -> list[Any]:
-        """On an executor thread: one statement on a pooled connection, each row's first value."""
+    def _checkout(self) -> psycopg2.extensions.connection:
         assert self._pool is not None, "Database.open() was not called"
-        conn = self._pool.getconn()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(statement, params)
-                return [next(iter(row.values())) for row in cur.fetchall()]
-        finally:
-            # A connection that broke (server restart, network) must not go back into the pool.
-            self._pool.putconn(conn, close=bool(conn.closed))
+        # Every idle connection may have died with a server restart: try each at most once.
+        for _ in range(self._max_size):
+            conn = self._pool.getconn()
+            if _usable(conn):
+                return conn
+            self._pool.putconn(conn, close=True)
+        return self._pool.getconn()
 
-    async def fetch_values(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        """Run `statement` and return the first column of every row."""
+    def _run(self, statement: str, params: Sequence[Any], idempotent: bool) -> list[Any]:
+        """On an executor thread: one statement on a pooled connection, each row's first value."""
+        for attempt in (1, 2):
+            conn = self._checkout()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(statement, params)
+                    return [next(iter(row.values())) for row in cur.fetchall()]
+            except BROKEN:
+                if conn.closed and idempotent and attempt == 1:
+                    log.warning("database connection broke; retrying the read on a new one")
+                    continue
+                raise
+            finally:
+                # A broken connection must not go back into the pool.
+                self._pool.putconn(conn, close=bool(conn.closed))
+        raise AssertionError("unreachable")
+
+    async def fetch_values(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> list[Any]:
+        """Run `statement` and return the first column of every row; `idempotent` reads are retried once."""
         async with self.slot():
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._run, statement, params)
+            return await loop.run_in_executor(self._executor, self._run, statement, params, idempotent)
 
-    async def fetch_value(self, statement: str, params: Sequence[Any] = ()) -> Any:
+    async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> Any:
         """Run `statement` and return the first column of its one row."""
-        [value] = await self.fetch_values(statement, params)
+        [value] = await self.fetch_values(statement, params, idempotent=idempotent)
         return value

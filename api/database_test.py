@@ -4,6 +4,7 @@ import time
 import psycopg2
 import pytest
 
+from api import database as database_module
 from api.database import Database, PoolTimeout
 
 
@@ -65,15 +66,42 @@ def test_waiting_longer_than_the_timeout_is_pool_timeout(database):
     assert time.monotonic() - started < 5
 
 
-def test_a_broken_connection_is_discarded_not_reused(database, rows):
+def test_a_connection_the_server_closed_is_replaced_before_use(database, rows):
     db = database(max_size=1)
     pid = asyncio.run(db.fetch_value("SELECT pg_backend_pid()"))
     rows("SELECT pg_terminate_backend(%s)", (pid,))
-
-    with pytest.raises(psycopg2.OperationalError):
-        asyncio.run(db.fetch_value("SELECT 1"))
+    time.sleep(0.1)  # the server's goodbye reaches the idle socket
 
     assert asyncio.run(db.fetch_value("SELECT pg_backend_pid()")) != pid
+
+
+def test_a_read_that_meets_a_broken_connection_is_retried_once_and_a_write_is_not(database, rows, monkeypatch):
+    db = database(max_size=1)
+    monkeypatch.setattr(database_module, "_usable", lambda conn: not conn.closed)  # as if the check missed it
+
+    def break_the_pooled_connection() -> None:
+        pid = asyncio.run(db.fetch_value("SELECT pg_backend_pid()"))
+        rows("SELECT pg_terminate_backend(%s)", (pid,))
+        time.sleep(0.1)
+
+    break_the_pooled_connection()
+    assert asyncio.run(db.fetch_value("SELECT 1", idempotent=True)) == 1
+
+    break_the_pooled_connection()
+    with pytest.raises(psycopg2.OperationalError):
+        asyncio.run(db.fetch_value("SELECT app_create('maybe')"))
+    assert asyncio.run(db.fetch_value("SELECT 2")) == 2  # and the pool recovers
+
+
+def test_statement_timeout_cancels_a_stuck_call_and_the_connection_stays_usable(migrated_dsn):
+    db = Database(migrated_dsn, 1, 1, 5.0, statement_timeout_ms=100)
+    db.open()
+    try:
+        with pytest.raises(psycopg2.errors.QueryCanceled):
+            asyncio.run(db.fetch_value("SELECT pg_sleep(2)"))
+        assert asyncio.run(db.fetch_value("SELECT current_setting('statement_timeout')")) == "100ms"
+    finally:
+        db.close()
 
 
 def test_an_unreachable_database_at_start_up_is_connected_on_demand(tmp_path):

@@ -4,6 +4,8 @@
      ├── BadRequest             400
      ├── NotFound               404
      ├── Conflict               409
+     ├── PayloadTooLarge        413
+     ├── UnsupportedMediaType   415
      ├── ServiceUnavailable     503, with Retry-After
      └── InternalError          500; the details go to the log only
 
@@ -52,6 +54,20 @@ class Conflict(ApiError):
 
     status = 409
     title = "Conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """The request body is larger than this service accepts."""
+
+    status = 413
+    title = "Content Too Large"
+
+
+class UnsupportedMediaType(ApiError):
+    """Send the request body as JSON, with Content-Type: application/json."""
+
+    status = 415
+    title = "Unsupported Media Type"
 
 
 class ServiceUnavailable(ApiError):

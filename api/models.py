@@ -1,14 +1,53 @@
 """Request and response bodies. Requests reject unknown fields; ids are ULIDs in any letter case."""
 
+import math
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
 from pydantic_core import PydanticCustomError
 from pydantic_extra_types.ulid import ULID
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=256), Field(examples=["billing"])]
-Comments = Annotated[str, StringConstraints(max_length=1024)] | None
-Config = Annotated[dict[str, Any], Field(examples=[{"replicas": 3, "region": "eu-west-1"}])]
+# How deep a config may nest: far beyond any real configuration, far below what
+# would strain the JSON parser or PostgreSQL's stack.
+MAX_CONFIG_DEPTH = 64
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL. (Lone surrogates never get here: pydantic rejects them.)
+    if "\x00" in text:
+        raise PydanticCustomError("nul_character", "Text cannot contain the NUL character (U+0000)")
+    return text
+
+
+def _storable_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Reject what jsonb cannot hold or what no configuration needs: NUL, NaN and infinities, deep nesting."""
+    pending: list[tuple[Any, int]] = [(config, 1)]  # iterative: a deep document must not exhaust the stack
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_CONFIG_DEPTH:
+                raise PydanticCustomError(
+                    "config_too_deep", "config nests deeper than {max_depth} levels", {"max_depth": MAX_CONFIG_DEPTH}
+                )
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    _storable(key)
+                pending.append((item, depth + 1))
+        elif isinstance(value, str):
+            _storable(value)
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise PydanticCustomError("config_number", "config numbers must be finite: not NaN or Infinity")
+    return config
+
+
+Name = Annotated[
+    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_storable), Field(examples=["billing"])
+]
+Comments = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_storable)] | None
+Config = Annotated[
+    dict[str, Any], AfterValidator(_storable_config), Field(examples=[{"replicas": 3, "region": "eu-west-1"}])
+]
 
 APPLICATION_ID = "01JD7X8N3QYF4M2W6R9T0BCSKZ"
 CONFIGURATION_ID = "01JD7X9P1VHN3K8D5E2A7QXG4M"

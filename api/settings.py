@@ -30,6 +30,15 @@ class Settings(BaseSettings):
     pool_timeout: float = Field(
         default=5.0, gt=0, description="Seconds a request waits for a free connection before a 503."
     )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="Largest request body accepted, in bytes; larger ones get 413."
+    )
+    statement_timeout_ms: int = Field(
+        default=5000, ge=0, description="Longest a database statement may run, in ms (0: no limit); then 503."
+    )
+    connect_timeout: int = Field(
+        default=2, ge=1, description="Seconds to wait for a new database connection before giving up (503)."
+    )
     log_level: LogLevel = Field(default="INFO", description="Level of the stdlib root logger.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")

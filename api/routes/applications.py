@@ -54,7 +54,7 @@ async def replace_application(application_id: UlidText, body: ApplicationIn, db:
 @router.get("/{application_id}", response_model=Application, responses=responses(400, 404, 503))
 async def get_application(application_id: UlidText, db: Db) -> JsonText:
     """An application with the ids of its configurations, in creation order."""
-    return JsonText(await db.fetch_value("SELECT app_get(%s)", (application_id,)))
+    return JsonText(await db.fetch_value("SELECT app_get(%s)", (application_id,), idempotent=True))
 
 
 @router.get("", response_model=list[ApplicationSummary], responses=responses(400, 503))
@@ -64,10 +64,10 @@ async def list_applications(db: Db, request: Request, limit: Limit = None, after
     A page that is followed by more applications carries a `Link: <…>; rel="next"` header.
     """
     if limit is None:
-        first = await db.fetch_values("SELECT app_list(%s, %s)", (after, LIST_CHUNK))
+        first = await db.fetch_values("SELECT app_list(%s, %s)", (after, LIST_CHUNK), idempotent=True)
         return StreamingResponse(_stream(db, first), media_type="application/json")
 
-    rows = await db.fetch_values("SELECT app_list(%s, %s)", (after, limit + 1))
+    rows = await db.fetch_values("SELECT app_list(%s, %s)", (after, limit + 1), idempotent=True)
     headers = {}
     if len(rows) > limit:
         rows = rows[:limit]
@@ -94,5 +94,5 @@ async def _stream(db: Database, rows: list[str]) -> AsyncIterator[str]:
         separator = ","
         if len(rows) < LIST_CHUNK:
             break
-        rows = await db.fetch_values("SELECT app_list(%s, %s)", (_last_id(rows), LIST_CHUNK))
+        rows = await db.fetch_values("SELECT app_list(%s, %s)", (_last_id(rows), LIST_CHUNK), idempotent=True)
     yield "]"

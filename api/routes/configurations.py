@@ -45,4 +45,4 @@ async def replace_configuration(configuration_id: UlidText, body: ConfigurationU
 @router.get("/{configuration_id}", response_model=Configuration, responses=responses(400, 404, 503))
 async def get_configuration(configuration_id: UlidText, db: Db) -> JsonText:
     """A configuration with its config object."""
-    return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,)))
+    return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,), idempotent=True))
