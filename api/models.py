@@ -13,9 +13,13 @@ MAX_CONFIG_DEPTH = 64
 
 
 def _storable(text: str) -> str:
-    # PostgreSQL text cannot hold NUL. (Lone surrogates never get here: pydantic rejects them.)
+    """Text PostgreSQL can store: no NUL, and valid Unicode (JSON's \\ud800 escapes can make lone surrogates)."""
     if "\x00" in text:
         raise PydanticCustomError("nul_character", "Text cannot contain the NUL character (U+0000)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError("lone_surrogate", "Text cannot contain lone UTF-16 surrogates") from None
     return text
 
 
