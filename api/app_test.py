@@ -39,9 +39,11 @@ def test_unexpected_failure_is_a_generic_500_with_details_only_in_the_log(settin
         raise RuntimeError("secret detail")
 
     with TestClient(app, raise_server_exceptions=False) as client, caplog.at_level(logging.ERROR):
-        response = client.get("/boom")
+        response = client.get("/boom", headers={"X-Request-ID": "boom-1"})
 
     body = problem(response, 500)
+    assert response.headers["x-request-id"] == "boom-1"
+    assert [r.request_id for r in caplog.records if r.levelno == logging.ERROR] == ["boom-1"]
     assert "secret" not in response.text
     assert body["detail"] == "The server failed to answer this request; the failure has been logged."
     assert any("secret detail" in str(record.exc_info) for record in caplog.records)

@@ -18,6 +18,8 @@ fresh one. Writes are not retried, since the first attempt may have committed.
 """
 
 import asyncio
+import contextvars
+import functools
 import logging
 import select
 from collections.abc import AsyncIterator, Sequence
@@ -156,7 +158,9 @@ class Database:
         """Run `statement` and return the first column of every row; `idempotent` reads are retried once."""
         async with self.slot():
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, self._run, statement, params, idempotent)
+            # Run in this request's context, so the thread's log records carry its request id.
+            call = functools.partial(contextvars.copy_context().run, self._run, statement, params, idempotent)
+            return await loop.run_in_executor(self._executor, call)
 
     async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> Any:
         """Run `statement` and return the first column of its one row."""

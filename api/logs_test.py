@@ -13,4 +13,4 @@ def test_records_go_out_once_in_utc_at_the_configured_level(capsys):
 
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO api\.test: shown 1", lines[0])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO api\.test \[-\]: shown 1", lines[0])

@@ -2,8 +2,9 @@
 
 `install()` registers one handler per kind of failure: our own `ApiError`s,
 database errors (mapped by `errors.from_database_error`), request validation
-(400, not FastAPI's 422), Starlette's HTTP errors (unknown route, wrong method)
-and, last, anything unexpected (500 with a generic body; details in the log).
+(400, not FastAPI's 422) and Starlette's HTTP errors (unknown route, wrong
+method). Anything unexpected is answered by api.request_log with the generic
+500 problem, inside the request's context so that the log line has its id.
 """
 
 import json
@@ -82,15 +83,9 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return _problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail), headers=exc.headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(InternalError())
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(psycopg2.Error, _database_error)
     app.add_exception_handler(PoolTimeout, _database_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -1,11 +1,36 @@
-"""One INFO line per request: method, path, status and duration."""
+"""Per request: an id (X-Request-ID), and one INFO line with method, path, status and duration.
+
+The id is the client's X-Request-ID when it sent a sensible one, else a new
+one; the response carries it back, and every log record made while serving the
+request includes it. An exception nothing else handled is logged here, inside
+the request's context, and answered with the generic 500 problem.
+"""
 
 import logging
+import re
 import time
+import uuid
 
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import InternalError
+from api.logs import request_id
+from api.problems import problem_response
+
 log = logging.getLogger("api.requests")
+
+# What we accept from a client as an id: short, and nothing that could forge a log line.
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            if _CLIENT_ID.fullmatch(text):
+                return text
+    return uuid.uuid4().hex
 
 
 class RequestLog:
@@ -19,21 +44,24 @@ class RequestLog:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # what the client gets if the app fails before it answers
+        rid = _request_id(scope)
+        token = request_id.set(rid)
+        status_sent: int | None = None
 
-        async def send_and_note_status(message: Message) -> None:
-            nonlocal status
+        async def send_with_id(message: Message) -> None:
+            nonlocal status_sent
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status_sent = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
             await send(message)
 
         try:
-            await self.app(scope, receive, send_and_note_status)
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if status_sent is None:
+                await problem_response(InternalError())(scope, receive, send_with_id)
         finally:
-            log.info(
-                "%s %s %d %.1fms",
-                scope["method"],
-                scope["path"],
-                status,
-                (time.perf_counter() - started) * 1000,
-            )
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status_sent or 500, elapsed_ms)
+            request_id.reset(token)

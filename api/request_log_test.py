@@ -1,6 +1,8 @@
 import logging
 import re
 
+import pytest
+
 
 def test_each_request_logs_one_line_with_method_path_status_and_duration(client, caplog):
     with caplog.at_level(logging.INFO, logger="api.requests"):
@@ -9,3 +11,27 @@ def test_each_request_logs_one_line_with_method_path_status_and_duration(client,
     lines = [r.getMessage() for r in caplog.records if r.name == "api.requests"]
     assert len(lines) == 1
     assert re.fullmatch(r"GET /api/v1/applications/nope 400 \d+\.\dms", lines[0])
+
+
+def test_a_sensible_client_request_id_is_kept_and_logged(client, caplog):
+    with caplog.at_level(logging.INFO, logger="api.requests"):
+        response = client.get("/healthz", headers={"X-Request-ID": "trace-42:abc"})
+
+    assert response.headers["x-request-id"] == "trace-42:abc"
+    assert [r.request_id for r in caplog.records if r.name == "api.requests"] == ["trace-42:abc"]
+
+
+@pytest.mark.parametrize("sent", [None, "", "two words", "line\nbreak", "x" * 200])
+def test_otherwise_a_new_id_is_made(client, sent):
+    headers = {"X-Request-ID": sent} if sent is not None else {}
+
+    returned = client.get("/healthz", headers=headers).headers["x-request-id"]
+
+    assert re.fullmatch(r"[0-9a-f]{32}", returned)
+
+
+def test_error_responses_carry_the_id_too(client):
+    response = client.get("/api/v1/applications/nope", headers={"X-Request-ID": "err-1"})
+
+    assert response.status_code == 400
+    assert response.headers["x-request-id"] == "err-1"
