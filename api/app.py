@@ -20,7 +20,8 @@ from api.embedded import database_url
 from api.logs import configure_logging
 from api.models import Problem
 from api.request_log import RequestLog
-from api.routes import applications, configurations
+from api.readiness import Readiness
+from api.routes import applications, configurations, health
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        dsn = database_url(settings)
         database = Database(
-            database_url(settings),
+            dsn,
             settings.pool_min_size,
             settings.pool_max_size,
             settings.pool_timeout,
@@ -44,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         database.open()
         app.state.database = database
+        app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
         log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
         try:
             yield
@@ -67,11 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(applications.router)
     api.include_router(configurations.router)
     app.include_router(api)
-
-    @app.get("/healthz", tags=["health"], summary="Liveness")
-    async def healthz() -> dict[str, str]:
-        """Answers while the process serves requests; does no database work."""
-        return {"status": "ok"}
+    app.include_router(health.router)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

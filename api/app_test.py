@@ -6,15 +6,6 @@ from api.app import create_app
 from api.settings import Settings
 
 
-def test_liveness_answers_without_a_database(tmp_path):
-    app = create_app(Settings(_env_file=None, database_url=f"host={tmp_path} port=1 dbname=none connect_timeout=1"))
-    with TestClient(app) as client:
-        response = client.get("/healthz")
-
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
-
-
 def test_requests_while_the_database_is_unreachable_are_503_with_retry_after(tmp_path, problem):
     app = create_app(Settings(_env_file=None, database_url=f"host={tmp_path} port=1 dbname=none connect_timeout=1"))
     with TestClient(app) as client:

@@ -1,0 +1,55 @@
+"""Readiness: the database answers within a short timeout and its schema is this checkout's.
+
+The schema check is `migrations.py verify`'s: no pending or unknown migrations,
+no edited ones, and the functions in the catalog exactly those of db/functions/.
+It runs on a connection of its own (not the pool's, which may be busy) and its
+result is kept for a few seconds, so a probe every second costs little.
+"""
+
+import asyncio
+import logging
+import time
+
+import psycopg2
+
+import migrations
+
+log = logging.getLogger(__name__)
+
+
+class Readiness:
+    def __init__(self, dsn: str, timeout_seconds: int = 2, cache_seconds: float = 5.0) -> None:
+        self._dsn = dsn
+        self._timeout_seconds = timeout_seconds
+        self._cache_seconds = cache_seconds
+        self._lock = asyncio.Lock()
+        self._checked_at = -float("inf")
+        self._problems: list[str] = []
+
+    async def problems(self) -> list[str]:
+        """Why the service is not ready: empty when it is."""
+        async with self._lock:  # one check at a time; waiting probes share its result
+            if time.monotonic() - self._checked_at > self._cache_seconds:
+                self._problems = await asyncio.to_thread(self._check)
+                self._checked_at = time.monotonic()
+            return self._problems
+
+    def _check(self) -> list[str]:
+        try:
+            conn = psycopg2.connect(self._dsn, connect_timeout=self._timeout_seconds, application_name="readyz")
+        except psycopg2.Error as exc:
+            log.warning("not ready: database unreachable: %s", str(exc).strip())
+            return ["the database cannot be reached"]
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(self._timeout_seconds * 1000),))
+            state = migrations.inspect(conn)
+            problems = [problem.text for problem in state.problems]
+        except (psycopg2.Error, migrations.MigrationError) as exc:
+            log.warning("not ready: schema check failed: %s", str(exc).strip())
+            problems = ["the schema could not be checked"]
+        finally:
+            conn.close()
+        if problems:
+            log.warning("not ready: %s", "; ".join(problems))
+        return problems
