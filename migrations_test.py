@@ -85,8 +85,8 @@ def test_up_bootstraps_an_empty_database_with_the_exact_schema(conn, layout):
         ("configurations", "u", "UNIQUE (application_id, name)"),
     ]
     assert query(conn, "SELECT indexname FROM pg_indexes WHERE indexname = 'idx_configurations_app_id'")
-    recorded = query(conn, "SELECT kind, name, checksum FROM migrations WHERE kind = 'migration'")
-    assert recorded == [("migration", "0001_init.sql", layout.migrations()[0].checksum)]
+    recorded = query(conn, "SELECT name, checksum FROM migrations WHERE kind = 'migration' ORDER BY name")
+    assert recorded == [(f.name, f.checksum) for f in layout.migrations()]
     assert live_functions(conn) == {f.path.stem for f in layout.functions()}
     assert migrations.inspect(conn, layout).problems == []
 
@@ -98,27 +98,29 @@ def test_second_up_changes_nothing_and_says_so(conn, layout):
     state, lines = run_up(conn, layout)
 
     assert state.problems == []
-    assert lines == [f"nothing to do: 1 migrations applied, {len(layout.functions())} functions in sync"]
+    assert lines == [
+        f"nothing to do: {len(layout.migrations())} migrations applied, {len(layout.functions())} functions in sync"
+    ]
     assert query(conn, "SELECT kind, name, checksum, definition, applied_at FROM migrations ORDER BY 1, 2") == before
 
 
 def test_pending_migration_is_reported_then_applied(conn, layout):
     run_up(conn, layout)
-    (layout.migrations_dir / "0002_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
+    (layout.migrations_dir / "0003_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
 
     state = migrations.inspect(conn, layout)
     assert codes(state) == {Exit.PENDING}
-    assert ("0002_add_table.sql", "pending") in state.migrations
+    assert ("0003_add_table.sql", "pending") in state.migrations
 
     _, lines = run_up(conn, layout)
-    assert lines[0].startswith("applied   0002_add_table.sql")
+    assert lines[0].startswith("applied   0003_add_table.sql")
     assert query(conn, "SELECT to_regclass('extra') IS NOT NULL") == [(True,)]
     assert migrations.inspect(conn, layout).problems == []
 
 
 def test_edited_migration_is_checksum_drift_and_up_refuses(conn, layout):
     run_up(conn, layout)
-    (layout.migrations_dir / "0002_later.sql").write_text("CREATE TABLE later (id int);\n")
+    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
     init = layout.migrations_dir / "0001_init.sql"
     init.write_text(init.read_text() + "\n-- an innocent comment is still an edit\n")
 
@@ -130,7 +132,7 @@ def test_edited_migration_is_checksum_drift_and_up_refuses(conn, layout):
 
 
 def test_missing_applied_file_is_reported(conn, layout):
-    (layout.migrations_dir / "0002_later.sql").write_text("CREATE TABLE later (id int);\n")
+    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
     run_up(conn, layout)
     (layout.migrations_dir / "0001_init.sql").unlink()
 
@@ -141,7 +143,7 @@ def test_missing_applied_file_is_reported(conn, layout):
 
 
 def test_database_newer_than_code_is_reported_and_up_refuses(conn, layout):
-    newer = layout.migrations_dir / "0002_newer.sql"
+    newer = layout.migrations_dir / "0003_newer.sql"
     newer.write_text("CREATE TABLE newer (id int);\n")
     run_up(conn, layout)
     newer.unlink()
@@ -150,13 +152,13 @@ def test_database_newer_than_code_is_reported_and_up_refuses(conn, layout):
     state, lines = run_up(conn, layout)
 
     assert state.exit_code == Exit.DATABASE_NEWER
-    assert any("0002_newer.sql" in line for line in lines)
+    assert any("0003_newer.sql" in line for line in lines)
     assert "hello" not in live_functions(conn)
 
 
 def test_failing_migration_leaves_nothing_behind_and_names_file_and_line(conn, layout):
     run_up(conn, layout)
-    bad = layout.migrations_dir / "0002_bad.sql"
+    bad = layout.migrations_dir / "0003_bad.sql"
     bad.write_text(
         "-- a good statement, then a bad one\nCREATE TABLE half (id int);\n\nINSERT INTO half\n  VALUES (1), (1 / 0);\n"
     )
@@ -167,19 +169,19 @@ def test_failing_migration_leaves_nothing_behind_and_names_file_and_line(conn, l
     assert f"{bad} line 4" in str(failure.value)
     assert "division by zero" in str(failure.value)
     assert query(conn, "SELECT to_regclass('half')") == [(None,)]
-    assert query(conn, "SELECT count(*) FROM migrations WHERE name = '0002_bad.sql'") == [(0,)]
+    assert query(conn, "SELECT count(*) FROM migrations WHERE name = '0003_bad.sql'") == [(0,)]
 
 
 def test_error_position_inside_a_statement_gives_its_line(conn, layout):
-    bad = layout.migrations_dir / "0002_typo.sql"
+    bad = layout.migrations_dir / "0003_typo.sql"
     bad.write_text("CREATE TABLE ok (id int);\nSELECT id,\n       no_such_column\n  FROM ok;\n")
 
-    with pytest.raises(MigrationError, match=r"0002_typo\.sql line 3: ERROR: column \"no_such_column\""):
+    with pytest.raises(MigrationError, match=r"0003_typo\.sql line 3: ERROR: column \"no_such_column\""):
         run_up(conn, layout)
 
 
 def test_two_concurrent_ups_apply_each_migration_once(empty_dsn, layout):
-    (layout.migrations_dir / "0002_slow.sql").write_text("SELECT pg_sleep(0.5);\nCREATE TABLE slow (id int);\n")
+    (layout.migrations_dir / "0003_slow.sql").write_text("SELECT pg_sleep(0.5);\nCREATE TABLE slow (id int);\n")
     results: dict[str, list[str]] = {}
     started = threading.Barrier(2)
 
@@ -200,9 +202,9 @@ def test_two_concurrent_ups_apply_each_migration_once(empty_dsn, layout):
     outputs = sorted(results.values(), key=len)
     assert len(outputs) == 2
     assert outputs[0][-1].startswith("nothing to do")  # the one that waited
-    assert sum(line.startswith("applied") for output in outputs for line in output) == 2
+    assert sum(line.startswith("applied") for output in outputs for line in output) == len(layout.migrations())
     conn = migrations.connect(empty_dsn)
-    assert query(conn, "SELECT count(*) FROM migrations WHERE kind = 'migration'") == [(2,)]
+    assert query(conn, "SELECT count(*) FROM migrations WHERE kind = 'migration'") == [(len(layout.migrations()),)]
     conn.close()
 
 
@@ -331,13 +333,13 @@ def test_cli_exit_codes_follow_the_state(empty_dsn, monkeypatch, capsys, layout)
     assert "0001_init.sql" in capsys.readouterr().out
     assert migrations.main(["up", *args]) == Exit.CHECKSUM_DRIFT
 
-    (layout.migrations_dir / "0002_bad.sql").write_text("SELEC 1;\n")
+    (layout.migrations_dir / "0003_bad.sql").write_text("SELEC 1;\n")
     init.write_text(init.read_text().replace("-- edited\n", ""))
     assert migrations.main(["up", *args]) == Exit.FAILED
-    assert "0002_bad.sql line 1" in capsys.readouterr().err
+    assert "0003_bad.sql line 1" in capsys.readouterr().err
 
     assert migrations.main(["status", *args]) == Exit.OK
-    assert "0002_bad.sql" in capsys.readouterr().out
+    assert "0003_bad.sql" in capsys.readouterr().out
 
 
 def test_cli_reports_an_unreachable_database(monkeypatch, capsys, tmp_path):

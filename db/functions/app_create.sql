@@ -2,6 +2,7 @@ CREATE OR REPLACE FUNCTION app_create(p_name text, p_comments text DEFAULT NULL,
   RETURNS json
   LANGUAGE plpgsql
   VOLATILE
+  SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE

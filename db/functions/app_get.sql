@@ -2,6 +2,7 @@ CREATE OR REPLACE FUNCTION app_get(p_id text)
   RETURNS json
   LANGUAGE plpgsql
   STABLE
+  SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE

@@ -2,6 +2,7 @@ CREATE OR REPLACE FUNCTION app_list(p_after text DEFAULT NULL, p_limit integer D
   RETURNS SETOF json
   LANGUAGE plpgsql
   STABLE
+  SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN

@@ -2,6 +2,7 @@ CREATE OR REPLACE FUNCTION app_update(p_id text, p_name text, p_comments text DE
   RETURNS json
   LANGUAGE plpgsql
   VOLATILE
+  SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE

@@ -2,6 +2,7 @@ CREATE OR REPLACE FUNCTION config_get(p_id text)
   RETURNS json
   LANGUAGE plpgsql
   STABLE
+  SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE

@@ -8,6 +8,7 @@ CREATE OR REPLACE FUNCTION config_update(
   RETURNS json
   LANGUAGE plpgsql
   VOLATILE
+  SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE

@@ -23,17 +23,20 @@ CONDITIONS = {
 
 def test_every_function_pins_search_path_states_volatility_and_has_a_comment(rows):
     deployed = rows(
-        "SELECT p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc')"
+        "SELECT p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc'), p.prosecdef"
         "  FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
     )
     assert {name for name, *_ in deployed} == {path.stem for path in FUNCTIONS_DIR.glob("*.sql")}
-    for name, volatility, config, comment in deployed:
+    for name, volatility, config, comment, security_definer in deployed:
         assert config == ["search_path=pg_catalog, public, pg_temp"], name
         assert comment and len(comment) > 40, name
         if name.endswith(("_get", "_list")):
             assert volatility == "s", f"{name} reads: STABLE"
         if name.endswith(("_create", "_update")):
             assert volatility == "v", f"{name} writes: VOLATILE"
+        # The API's role may not touch the tables: what reaches them runs as the owner.
+        if name.startswith(("app_", "config_")) and name != "config_check":
+            assert security_definer, f"{name}: SECURITY DEFINER"
 
 
 def test_every_file_says_its_volatility_in_words():
