@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     connect_timeout: int = Field(
         default=2, ge=1, description="Seconds to wait for a new database connection before giving up (503)."
     )
+    shutdown_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a stopping server (SIGTERM) gives requests in flight to finish."
+    )
     log_level: LogLevel = Field(default="INFO", description="Level of the stdlib root logger.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
