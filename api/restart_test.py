@@ -1,0 +1,120 @@
+"""PostgreSQL restarting under load: 503s while it is down, then recovery without a process restart."""
+
+import asyncio
+import time
+import uuid
+
+import httpx
+import psycopg2
+import pytest
+
+import migrations
+from api.app import create_app
+from api.embedded import throwaway_cluster
+from api.settings import Settings
+
+APPS = "/api/v1/applications"
+POOL = 4
+
+
+@pytest.fixture
+def own_cluster():
+    """A cluster of this test's own, since it stops and starts it."""
+    server = throwaway_cluster()
+    try:
+        server.init()
+        server.start()
+        server.create_database("app")
+        conn = migrations.connect(server.dsn("app"))
+        migrations.up(conn, say=lambda line: None)
+        conn.close()
+        yield server
+    finally:
+        server.remove()
+
+
+def api_connections(dsn: str) -> int:
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'appconfig-api'")
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+async def restart_under_load(server, settings: Settings) -> dict:
+    app = create_app(settings)
+    log: list[tuple[float, float, int, str | None]] = []  # (sent, took, status, retry-after)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            app_id = (await client.post(APPS, json={"name": "steady"})).json()["id"]
+            done = asyncio.Event()
+
+            async def load() -> None:
+                while not done.is_set():
+                    sent = time.monotonic()
+                    response = await client.get(f"{APPS}/{app_id}")
+                    log.append((sent, time.monotonic() - sent, response.status_code, response.headers.get("retry-after")))
+                    await asyncio.sleep(0.01)
+
+            workers = [asyncio.create_task(load()) for _ in range(3)]
+            await asyncio.sleep(0.3)
+            await asyncio.to_thread(server.stop)
+            down = time.monotonic()
+            await asyncio.sleep(1.0)
+            await asyncio.to_thread(server.start)
+            up = time.monotonic()
+            await asyncio.sleep(2.5)
+            done.set()
+            await asyncio.gather(*workers)
+
+            # Every pooled connection died with the restart: none of them may fail a request now,
+            # writes included, which are never retried.
+            after = await asyncio.gather(
+                *(client.post(APPS, json={"name": f"after-{uuid.uuid4().hex}"}) for _ in range(20)),
+                *(client.get(f"{APPS}/{app_id}") for _ in range(20)),
+            )
+            connections = api_connections(server.dsn("app"))
+    return {"log": log, "down": down, "up": up, "after": after, "connections": connections}
+
+
+def test_restart_under_load(own_cluster):
+    settings = Settings(
+        _env_file=None, database_url=own_cluster.dsn("app"), pool_min_size=POOL, pool_max_size=POOL, connect_timeout=1
+    )
+
+    result = asyncio.run(restart_under_load(own_cluster, settings))
+
+    log, down, up = result["log"], result["down"], result["up"]
+    assert {status for _, _, status, _ in log} <= {200, 503}, "never a 500"
+    while_down = [entry for entry in log if down + 0.1 < entry[0] < up - 0.1]
+    assert while_down and all(status == 503 and retry == "1" for _, _, status, retry in while_down)
+    assert all(took < settings.connect_timeout + 0.5 for _, took, _, _ in while_down)
+    first_success = min(sent + took for sent, took, status, _ in log if sent > up and status == 200)
+    assert first_success - up < 2.0
+    assert all(status == 200 for sent, _, status, _ in log if sent > up + 2.0)
+    assert [r.status_code for r in result["after"]] == [201] * 20 + [200] * 20
+    assert result["connections"] <= POOL
+
+
+async def writes_after_a_quiet_restart(server, settings: Settings) -> list[int]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+            async def create() -> int:
+                return (await client.post(APPS, json={"name": uuid.uuid4().hex})).status_code
+
+            assert await asyncio.gather(*(create() for _ in range(POOL))) == [201] * POOL  # every connection used
+            await asyncio.to_thread(server.stop)
+            await asyncio.to_thread(server.start)
+            return list(await asyncio.gather(*(create() for _ in range(POOL))))
+
+
+def test_writes_right_after_a_restart_do_not_meet_dead_pooled_connections(own_cluster):
+    settings = Settings(_env_file=None, database_url=own_cluster.dsn("app"), pool_min_size=POOL, pool_max_size=POOL)
+
+    assert asyncio.run(writes_after_a_quiet_restart(own_cluster, settings)) == [201] * POOL
