@@ -356,3 +356,46 @@ def test_help_documents_the_exit_codes(capsys):
     out = capsys.readouterr().out
     for code in Exit:
         assert f"  {code.value}  " in out
+
+
+def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_completes(empty_dsn, layout):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sleeping = "SELECT pg_sleep(30)%"
+    (layout.migrations_dir / "0003_slow.sql").write_text(
+        "CREATE TABLE slow_first (id int);\nSELECT pg_sleep(30);\nCREATE TABLE slow_second (id int);\n"
+    )
+    args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
+    runner = subprocess.Popen(
+        [sys.executable, "migrations.py", "up", *args],
+        cwd=migrations.PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": empty_dsn},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    conn = migrations.connect(empty_dsn)
+    try:
+        for _ in range(200):  # until the slow migration is half done
+            if query(conn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,)) == [(1,)]:
+                break
+            time.sleep(0.05)
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(10)
+        # The server ends the orphaned session (and so its transaction and lock) by itself;
+        # terminating it just saves this test the 30 seconds.
+        query(conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,))
+
+        applied = [name for name, status in migrations.inspect(conn, layout).migrations if status != "pending"]
+        assert applied == ["0001_init.sql", "0002_api_role.sql"]
+        assert query(conn, "SELECT to_regclass('slow_first')") == [(None,)]
+
+        (layout.migrations_dir / "0003_slow.sql").write_text("CREATE TABLE slow_first (id int);\n")
+        state, lines = run_up(conn, layout)
+        assert lines[0].startswith("applied   0003_slow.sql")
+        assert migrations.inspect(conn, layout).problems == []
+    finally:
+        conn.close()

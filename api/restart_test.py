@@ -56,7 +56,9 @@ async def restart_under_load(server, settings: Settings) -> dict:
                 while not done.is_set():
                     sent = time.monotonic()
                     response = await client.get(f"{APPS}/{app_id}")
-                    log.append((sent, time.monotonic() - sent, response.status_code, response.headers.get("retry-after")))
+                    log.append(
+                        (sent, time.monotonic() - sent, response.status_code, response.headers.get("retry-after"))
+                    )
                     await asyncio.sleep(0.01)
 
             workers = [asyncio.create_task(load()) for _ in range(3)]
