@@ -394,7 +394,7 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
         assert query(conn, "SELECT to_regclass('slow_first')") == [(None,)]
 
         (layout.migrations_dir / "0003_slow.sql").write_text("CREATE TABLE slow_first (id int);\n")
-        state, lines = run_up(conn, layout)
+        _, lines = run_up(conn, layout)
         assert lines[0].startswith("applied   0003_slow.sql")
         assert migrations.inspect(conn, layout).problems == []
     finally:

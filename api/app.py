@@ -19,8 +19,8 @@ from api.database import Database
 from api.embedded import database_url
 from api.logs import configure_logging
 from api.models import Problem
-from api.request_log import RequestLog
 from api.readiness import Readiness
+from api.request_log import RequestLog
 from api.routes import applications, configurations, health
 from api.settings import Settings
 

@@ -59,7 +59,9 @@ def test_openapi_documents_problems_and_not_422(client):
     }
     assert all("422" not in op["responses"] for op in operations.values())
     assert set(operations["PUT", "/api/v1/applications/{application_id}"]["responses"]) >= {"200", "400", "404", "409"}
-    assert set(operations["POST", "/api/v1/configurations"]["responses"]) >= {"201", "400", "409"}
+    assert set(operations["POST", "/api/v1/configurations"]["responses"]) >= {"201", "400", "409", "413", "415"}
+    assert set(operations["POST", "/api/v1/applications"]["responses"]) >= {"201", "400", "409", "413", "415"}
+    assert "Location" in operations["POST", "/api/v1/applications"]["responses"]["201"]["headers"]
     problem = operations["GET", "/api/v1/configurations/{configuration_id}"]["responses"]["404"]
     assert problem["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
     assert all(op.get("description") for op in operations.values())

@@ -1,22 +1,17 @@
-"""Request bodies are JSON (else 415) and at most `max_body_bytes` long (else 413).
+"""Request bodies are at most `max_body_bytes` long, else 413.
 
 The body is read here, counting, before the app sees it: an oversized one is
 refused without being buffered past the limit, whether or not the client sent
-Content-Length.
+Content-Length. (That a body is JSON is checked per operation: api.deps.JsonBody.)
 """
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import ApiError, PayloadTooLarge, UnsupportedMediaType
+from api.errors import ApiError, PayloadTooLarge
 from api.problems import problem_response
 
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
-
-
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
 class BodyGuard:
@@ -28,11 +23,7 @@ class BodyGuard:
         if scope["type"] != "http" or scope["method"] not in METHODS_WITH_BODY:
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        if not _is_json(headers.get("content-type", "")):
-            await self._refuse(UnsupportedMediaType(), scope, receive, send)
-            return
-        declared = headers.get("content-length", "")
+        declared = Headers(scope=scope).get("content-length", "")
         if declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._refuse(self._too_large(), scope, receive, send)
             return

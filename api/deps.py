@@ -1,14 +1,25 @@
-"""Dependencies shared by the routes, as `Annotated` aliases."""
+"""Dependencies shared by the routes, as `Annotated` aliases and `Depends` markers."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from api.database import Database
+from api.errors import UnsupportedMediaType
 
 
 def get_database(request: Request) -> Database:
     return request.app.state.database
 
 
+def require_json(request: Request) -> None:
+    """Refuse (415) a body not declared as JSON: application/json or application/*+json."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise UnsupportedMediaType()
+
+
 Db = Annotated[Database, Depends(get_database)]
+JsonBody = Depends(require_json)

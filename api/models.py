@@ -1,9 +1,10 @@
 """Request and response bodies. Requests reject unknown fields; ids are ULIDs in any letter case."""
 
 import math
+import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from pydantic_extra_types.ulid import ULID
 
@@ -57,18 +58,25 @@ APPLICATION_ID = "01JD7X8N3QYF4M2W6R9T0BCSKZ"
 CONFIGURATION_ID = "01JD7X9P1VHN3K8D5E2A7QXG4M"
 
 _ULID = TypeAdapter(ULID)
+# 26 Crockford base32 characters, any case; the first at most 7 (a ULID is 128 bits). The
+# database's ulid_normalize() accepts exactly these.
+ULID_PATTERN = "^[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$"
 
 
 def _canonical_ulid(value: str) -> str:
-    try:
-        return str(_ULID.validate_python(value))
-    except ValidationError:
-        raise PydanticCustomError("ulid_parsing", "Input should be a ULID: 26 characters of Crockford base32") from None
+    if re.fullmatch(ULID_PATTERN, value) is None:
+        raise PydanticCustomError("ulid_parsing", "Input should be a ULID: 26 characters of Crockford base32")
+    return str(_ULID.validate_python(value))
 
 
-# FastAPI takes only plain types as path and query parameters, so those are text
-# checked by pydantic's ULID type and returned in canonical uppercase.
-UlidText = Annotated[str, AfterValidator(_canonical_ulid), Field(examples=[APPLICATION_ID])]
+# A ULID as text: checked by pydantic's ULID type and returned in canonical uppercase.
+# Text rather than the ULID type itself, because FastAPI takes only plain types as path
+# and query parameters, and because the ULID type also accepts integers and bytes.
+UlidText = Annotated[
+    str,
+    AfterValidator(_canonical_ulid),
+    WithJsonSchema({"type": "string", "pattern": ULID_PATTERN, "examples": [APPLICATION_ID]}),
+]
 
 
 class Request(BaseModel):
@@ -86,7 +94,7 @@ class ApplicationIn(Request):
 class ApplicationSummary(BaseModel):
     """An application as listed."""
 
-    id: ULID = Field(examples=[APPLICATION_ID])
+    id: UlidText
     name: str
     comments: str | None
 
@@ -94,13 +102,13 @@ class ApplicationSummary(BaseModel):
 class Application(ApplicationSummary):
     """An application with the ids of its configurations, in creation order."""
 
-    configuration_ids: list[ULID] = Field(examples=[[CONFIGURATION_ID]])
+    configuration_ids: list[UlidText] = Field(examples=[[CONFIGURATION_ID]])
 
 
 class ConfigurationIn(Request):
     """A configuration to create."""
 
-    application_id: ULID = Field(examples=[APPLICATION_ID])
+    application_id: UlidText
     name: Name
     comments: Comments = None
     config: Config
@@ -112,14 +120,14 @@ class ConfigurationUpdate(Request):
     name: Name
     comments: Comments = None
     config: Config
-    application_id: ULID | None = Field(default=None, examples=[APPLICATION_ID])
+    application_id: UlidText | None = None
 
 
 class Configuration(BaseModel):
     """A configuration: a JSON object of settings belonging to one application."""
 
-    id: ULID = Field(examples=[CONFIGURATION_ID])
-    application_id: ULID = Field(examples=[APPLICATION_ID])
+    id: UlidText
+    application_id: UlidText
     name: str
     comments: str | None
     config: Config

@@ -47,7 +47,14 @@ def _problem(
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the problem statuses an operation can answer with."""
-    described = {400: "Invalid request", 404: "Not found", 409: "Conflict", 503: "Database unavailable"}
+    described = {
+        400: "Invalid request",
+        404: "Not found",
+        409: "Conflict",
+        413: "Request body too large",
+        415: "Request body not JSON",
+        503: "Database unavailable, or no connection free in time",
+    }
     schema = {"$ref": "#/components/schemas/Problem"}  # added to the document by api.app
     return {
         status: {"description": described[status], "content": {MEDIA_TYPE: {"schema": schema}}} for status in statuses

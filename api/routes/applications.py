@@ -9,10 +9,10 @@ from fastapi.responses import Response, StreamingResponse
 
 from api import ids
 from api.database import Database
-from api.deps import Db
+from api.deps import Db, JsonBody
 from api.models import Application, ApplicationIn, ApplicationSummary, UlidText
 from api.problems import responses
-from api.routes import JsonText
+from api.routes import JsonText, created
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -32,9 +32,8 @@ After = Annotated[UlidText | None, Query(description="Return the applications af
     "",
     status_code=201,
     response_model=Application,
-    responses={
-        201: {"headers": {"Location": {"description": "URL of the new application"}}} | responses(400, 409, 503)
-    },
+    responses=created("application") | responses(400, 409, 413, 415, 503),
+    dependencies=[JsonBody],
 )
 async def create_application(body: ApplicationIn, db: Db, request: Request) -> JsonText:
     """Create an application; its name must be unique."""
@@ -44,7 +43,12 @@ async def create_application(body: ApplicationIn, db: Db, request: Request) -> J
     return JsonText(text, status_code=201, headers={"Location": location})
 
 
-@router.put("/{application_id}", response_model=Application, responses=responses(400, 404, 409, 503))
+@router.put(
+    "/{application_id}",
+    response_model=Application,
+    responses=responses(400, 404, 409, 413, 415, 503),
+    dependencies=[JsonBody],
+)
 async def replace_application(application_id: UlidText, body: ApplicationIn, db: Db) -> JsonText:
     """Replace an application's name and comments (omitted comments become null)."""
     text = await db.fetch_value("SELECT app_update(%s, %s, %s)", (application_id, body.name, body.comments))

@@ -5,10 +5,10 @@ import json
 from fastapi import APIRouter, Request
 
 from api import ids
-from api.deps import Db
+from api.deps import Db, JsonBody
 from api.models import Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
 from api.problems import responses
-from api.routes import JsonText
+from api.routes import JsonText, created
 
 router = APIRouter(prefix="/configurations", tags=["configurations"])
 
@@ -17,27 +17,31 @@ router = APIRouter(prefix="/configurations", tags=["configurations"])
     "",
     status_code=201,
     response_model=Configuration,
-    responses={201: {"headers": {"Location": {"description": "URL of the new configuration"}}}}
-    | responses(400, 409, 503),
+    responses=created("configuration") | responses(400, 409, 413, 415, 503),
+    dependencies=[JsonBody],
 )
 async def create_configuration(body: ConfigurationIn, db: Db, request: Request) -> JsonText:
     """Create a configuration of an existing application; its name must be unique within that application."""
     new_id = ids.new_id()
     text = await db.fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
-        (str(body.application_id), body.name, json.dumps(body.config), body.comments, new_id),
+        (body.application_id, body.name, json.dumps(body.config), body.comments, new_id),
     )
     location = request.app.url_path_for("get_configuration", configuration_id=new_id)
     return JsonText(text, status_code=201, headers={"Location": location})
 
 
-@router.put("/{configuration_id}", response_model=Configuration, responses=responses(400, 404, 409, 503))
+@router.put(
+    "/{configuration_id}",
+    response_model=Configuration,
+    responses=responses(400, 404, 409, 413, 415, 503),
+    dependencies=[JsonBody],
+)
 async def replace_configuration(configuration_id: UlidText, body: ConfigurationUpdate, db: Db) -> JsonText:
     """Replace a configuration's name, comments and config. Its application never changes."""
-    application_id = str(body.application_id) if body.application_id is not None else None
     text = await db.fetch_value(
         "SELECT config_update(%s, %s, %s, %s, %s)",
-        (configuration_id, body.name, json.dumps(body.config), body.comments, application_id),
+        (configuration_id, body.name, json.dumps(body.config), body.comments, body.application_id),
     )
     return JsonText(text)
 
