@@ -5,13 +5,14 @@ SHELL := /bin/bash
 UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
 
-.PHONY: help run dev test lint migrate status verify db-start db-stop db-status psql
+.PHONY: help run dev test lint fuzz migrate status verify db-start db-stop db-status psql
 
 help:
 	@echo "make run       serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
 	@echo "make dev       the same, restarting when the code changes"
 	@echo "make test      the test suite against a throw-away PostgreSQL 16, with coverage"
 	@echo "make lint      ruff: lint and formatting"
+	@echo "make fuzz      schemathesis against the live API, 300 examples per operation"
 	@echo "make migrate   apply pending migrations and redeploy changed functions"
 	@echo "make status    list migrations and the state of the function set"
 	@echo "make verify    exit non-zero unless the database matches this checkout"
@@ -30,6 +31,9 @@ test:
 lint:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+
+fuzz:
+	FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random $(RUN) pytest -p no:cacheprovider --no-cov api/schema_fuzz_test.py
 
 migrate:
 	$(RUN) python migrations.py up

@@ -16,6 +16,7 @@ import psycopg2
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 from api.database import PoolTimeout
@@ -87,7 +88,23 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> Re
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
-    return _problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail), headers=exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        # Starlette names only the methods of the first route that matched the path.
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return _problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail), headers=headers)
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    path = request.url.path
+    return sorted(
+        {
+            method
+            for route in request.app.routes
+            if isinstance(route, APIRoute) and route.path_regex.match(path)
+            for method in route.methods
+        }
+    )
 
 
 def install(app: FastAPI) -> None:
