@@ -1,19 +1,13 @@
 import os
 import shutil
-import socket
 from pathlib import Path
 
 import psycopg2
 import pytest
 
 from api import embedded
+from api.conftest import free_port
 from api.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

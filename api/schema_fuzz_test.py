@@ -8,38 +8,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
-import httpx
-import pytest
-
-from api.embedded_test import free_port
 from api.settings import PROJECT_ROOT
 
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "15")
 SEED = os.environ.get("FUZZ_SEED", "1")
 
 
-@pytest.fixture
-def live_server(migrated_dsn):
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": migrated_dsn, "PORT": str(port), "LOG_LEVEL": "WARNING"}
-    server = subprocess.Popen([sys.executable, "-m", "api"], env=env, cwd=PROJECT_ROOT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        yield base
-    finally:
-        server.terminate()
-        server.wait(15)
-
-
-def test_schemathesis_finds_no_failure(live_server):
+def test_schemathesis_finds_no_failure(migrated_dsn, launch_api):
+    _, live_server, _ = launch_api(migrated_dsn, LOG_LEVEL="WARNING")
     schemathesis = shutil.which("schemathesis", path=os.path.dirname(sys.executable))
     command = [schemathesis, "run", f"{live_server}/openapi.json", "--checks", "all"]
     command += ["--max-examples", MAX_EXAMPLES, "--generation-database", "none"]

@@ -1,10 +1,16 @@
+import signal
+import threading
+import time
+
+import httpx
 import psycopg2
 import pytest
 
 import migrations
 from api import embedded, serve
-from api.embedded_test import free_port
-from api.settings import PROJECT_ROOT, Settings
+from api.concurrency_test import hold_row_lock
+from api.conftest import free_port
+from api.settings import Settings
 
 
 @pytest.fixture
@@ -57,52 +63,27 @@ def test_run_with_database_url_starts_nothing(embedded_env, monkeypatch, tmp_pat
     assert embedded_env[0]["host"] == "127.0.0.1"
 
 
-def test_sigterm_lets_requests_in_flight_finish_then_stops_cleanly(migrated_dsn, tmp_path):
-    import os
-    import signal
-    import subprocess
-    import sys
-    import threading
-    import time
+def test_sigterm_lets_requests_in_flight_finish_then_stops_cleanly(migrated_dsn, launch_api):
+    server, base, log = launch_api(migrated_dsn, SHUTDOWN_TIMEOUT="10")
+    app_id = httpx.post(f"{base}/api/v1/applications", json={"name": "in-flight"}).json()["id"]
+    holder = hold_row_lock(migrated_dsn, app_id, 1.5)  # the PUT below waits on it
+    result: dict = {}
 
-    import httpx
+    def put() -> None:
+        result["response"] = httpx.put(f"{base}/api/v1/applications/{app_id}", json={"name": "done"}, timeout=10)
 
-    from api.concurrency_test import hold_row_lock
-
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": migrated_dsn, "PORT": str(port), "SHUTDOWN_TIMEOUT": "10"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api"], env=env, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        app_id = httpx.post(f"{base}/api/v1/applications", json={"name": "in-flight"}).json()["id"]
-        holder = hold_row_lock(migrated_dsn, app_id, 1.5)  # the PUT below waits on it
-        result: dict = {}
-        request = threading.Thread(
-            target=lambda: result.update(
-                response=httpx.put(f"{base}/api/v1/applications/{app_id}", json={"name": "done"}, timeout=10)
-            )
-        )
-        request.start()
-        time.sleep(0.5)
-        server.send_signal(signal.SIGTERM)
-        request.join(10)
-        holder.join()
-        stderr = server.communicate(timeout=15)[1]
-    finally:
-        if server.poll() is None:
-            server.kill()
+    request = threading.Thread(target=put)
+    request.start()
+    time.sleep(0.5)
+    server.send_signal(signal.SIGTERM)
+    request.join(10)
+    holder.join()
+    server.wait(15)
 
     assert result["response"].status_code == 200
     assert result["response"].json()["name"] == "done"
     # uvicorn finishes its graceful shutdown, then re-raises the signal: the exit a supervisor expects.
     assert server.returncode in (0, -signal.SIGTERM)
-    assert "API stopped: pool closed" in stderr
-    assert " ERROR " not in stderr and "Traceback" not in stderr
+    output = log.read_text()
+    assert "API stopped: pool closed" in output
+    assert " ERROR " not in output and "Traceback" not in output
