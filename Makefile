@@ -5,7 +5,7 @@ SHELL := /bin/bash
 UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
 
-.PHONY: help run dev test lint fuzz migrate status verify db-start db-stop db-status psql
+.PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql
 
 help:
 	@echo "make run       serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
@@ -13,6 +13,7 @@ help:
 	@echo "make test      the test suite against a throw-away PostgreSQL 16, with coverage"
 	@echo "make lint      ruff: lint and formatting"
 	@echo "make fuzz      schemathesis against the live API, 300 examples per operation"
+	@echo "make bench     the API against its ceilings (pgbench, /healthz); needs wrk"
 	@echo "make migrate   apply pending migrations and redeploy changed functions"
 	@echo "make status    list migrations and the state of the function set"
 	@echo "make verify    exit non-zero unless the database matches this checkout"
@@ -34,6 +35,9 @@ lint:
 
 fuzz:
 	FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random $(RUN) pytest -p no:cacheprovider --no-cov api/schema_fuzz_test.py
+
+bench:
+	$(RUN) python bench/bench.py
 
 migrate:
 	$(RUN) python migrations.py up

@@ -117,10 +117,13 @@ class Database:
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         """Wait, at most the pool timeout, until a connection is certain to be free."""
-        try:
-            await asyncio.wait_for(self._slots.acquire(), self._timeout)
-        except TimeoutError:
-            raise PoolTimeout(f"no database connection free within {self._timeout:g} s") from None
+        if self._slots.locked():
+            try:
+                await asyncio.wait_for(self._slots.acquire(), self._timeout)
+            except TimeoutError:
+                raise PoolTimeout(f"no database connection free within {self._timeout:g} s") from None
+        else:
+            await self._slots.acquire()  # free: no timer needed
         try:
             yield
         finally:

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         host=settings.host,
         port=settings.port,
         reload=args.reload,
+        workers=None if args.reload else settings.workers,
         timeout_graceful_shutdown=settings.shutdown_timeout,
         log_config=None,  # keep the stdlib logging set up by configure_logging
         access_log=False,  # api.request_log writes one line per request instead

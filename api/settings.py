@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     log_level: LogLevel = Field(default="INFO", description="Level of the stdlib root logger.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
+    workers: int = Field(
+        default=1, ge=1, description="uvicorn worker processes; each has its own pool of POOL_MAX_SIZE connections."
+    )
     embedded_dir: Path = Field(
         default=PROJECT_ROOT / ".data",
         description="Where the embedded PostgreSQL keeps its cluster, socket and log.",

@@ -1,0 +1,549 @@
+"""`make bench`: the API measured against its two ceilings, on this machine, in one run.
+
+- the database ceiling: pgbench calling the same functions directly (`-M simple`, as psycopg2);
+- the HTTP ceiling: the same API process answering /healthz, which does no database work;
+- the API: wrk against GET and POST, at concurrency 16 and a sweep for GET;
+- listing 1,000,000 applications against COPY of the same rows as JSON;
+- two uvicorn workers, and the API behind PgBouncer in transaction pooling.
+
+Prints a line per stage, then the table; writes it as markdown, JSON and a PNG chart
+under results/ (git-ignored). Uses a throw-away embedded PostgreSQL 16, or DATABASE_URL's
+server when `--database-url` is given.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import psycopg2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import migrations  # noqa: E402
+from api.embedded import EmbeddedPostgres, throwaway_cluster  # noqa: E402
+
+BENCH = Path(__file__).resolve().parent
+RESULTS = ROOT / "results"
+SWEEP = (1, 4, 16, 64)
+CONCURRENCY = 16
+TARGETS = {
+    "get_vs_http": 0.30,
+    "get_vs_db": 0.12,
+    "post_vs_db": 0.12,
+    "p99_over_p50": 4.0,
+    "list_rss_mb": 50.0,
+    "list_ttfb_s": 1.0,
+    "list_vs_copy": 0.5,
+}
+
+
+def stage(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+@dataclass
+class Load:
+    """One load run: requests (or transactions) per second and latencies in ms."""
+
+    rate: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    non_2xx: int = 0
+    errors: int = 0
+
+
+@dataclass
+class Results:
+    started: str
+    machine: str
+    seconds_per_run: float
+    http: dict[str, Load] = field(default_factory=dict)
+    database: dict[str, Load] = field(default_factory=dict)
+    listing: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- parsing the tools' output ---------------------------------------------------------------
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> Load:
+    """Requests/s, p50, p99, non-2xx and socket errors from `wrk --latency` output."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return Load(
+        rate=rate,
+        p50_ms=_ms(p50[1]) if p50 else None,
+        p99_ms=_ms(p99[1]) if p99 else None,
+        non_2xx=int(non_2xx[1]) if non_2xx else 0,
+        errors=sum(int(n) for n in errors.groups()) if errors else 0,
+    )
+
+
+def parse_pgbench(output: str) -> Load:
+    """Transactions/s (without connection time) and mean latency from pgbench's summary."""
+    rate = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)[1])
+    latency = re.search(r"latency average = ([\d.]+) ms", output)
+    failed = re.search(r"number of failed transactions: (\d+)", output)
+    return Load(rate=rate, p50_ms=float(latency[1]) if latency else None, errors=int(failed[1]) if failed else 0)
+
+
+# -- the pieces under test -------------------------------------------------------------------
+
+
+class Api:
+    """`python -m api` in a process of its own."""
+
+    def __init__(self, dsn: str, port: int, log: Path, **settings: str) -> None:
+        env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(port), **settings}
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the API did not start; see {log}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+        self.log.close()
+
+
+def wrk(url: str, connections: int, seconds: float, script: Path | None = None, **env: str) -> Load:
+    threads = max(1, min(2, connections))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
+    if script is not None:
+        command += ["-s", str(script)]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, check=True)
+    return parse_wrk(result.stdout)
+
+
+def pgbench(cluster: EmbeddedPostgres, dbname: str, script: str, clients: int, seconds: float) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
+        file.write(script)
+    try:
+        result = subprocess.run(
+            [str(cluster.bin / "pgbench"), "-n", "-M", "simple", "-c", str(clients), "-j", str(min(clients, 2)),
+             "-T", str(round(seconds)), "-f", file.name, cluster.dsn(dbname)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return parse_pgbench(result.stdout)
+    finally:
+        os.unlink(file.name)
+
+
+def sql(dsn: str, statement: str) -> list[tuple]:
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(statement)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# -- stages ---------------------------------------------------------------------------------
+
+
+def prepare(cluster: EmbeddedPostgres, dbname: str) -> str:
+    cluster.create_database(dbname, template="template0")
+    dsn = cluster.dsn(dbname)
+    conn = migrations.connect(dsn)
+    migrations.up(conn, say=lambda line: None)
+    conn.close()
+    return dsn
+
+
+def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
+    """Applications with three small configurations each; files of their ids for wrk."""
+    sql(dsn, f"""
+        INSERT INTO applications (id, name, comments)
+        SELECT ulid_generate(), 'app-' || n, 'seeded by make bench' FROM generate_series(1, {applications}) n;
+        INSERT INTO configurations (id, application_id, name, comments, config)
+        SELECT ulid_generate(), a.id, 'config-' || k, NULL,
+               jsonb_build_object('replicas', k, 'region', 'eu-west-1', 'debug', false, 'tags', jsonb_build_array('a', 'b'))
+          FROM applications a, generate_series(1, 3) k;
+        CREATE SCHEMA bench;
+        CREATE TABLE bench.app_ids AS SELECT row_number() OVER (ORDER BY id)::int AS n, id FROM applications;
+        CREATE TABLE bench.config_ids AS SELECT row_number() OVER (ORDER BY id)::int AS n, id FROM configurations;
+        ALTER TABLE bench.app_ids ADD PRIMARY KEY (n);
+        ALTER TABLE bench.config_ids ADD PRIMARY KEY (n);
+        ANALYZE;
+    """)  # fmt: skip
+    app_ids, config_ids = workdir / "app_ids.txt", workdir / "config_ids.txt"
+    app_ids.write_text("\n".join(row[0] for row in sql(dsn, "SELECT id FROM bench.app_ids ORDER BY n")) + "\n")
+    config_ids.write_text("\n".join(row[0] for row in sql(dsn, "SELECT id FROM bench.config_ids ORDER BY n")) + "\n")
+    return app_ids, config_ids
+
+
+def seed_list(dsn: str, applications: int) -> None:
+    sql(dsn, f"""
+        INSERT INTO applications (id, name, comments)
+        SELECT ulid_generate(), 'listed-' || n, CASE WHEN n % 2 = 0 THEN 'an even one' END
+          FROM generate_series(1, {applications}) n;
+        VACUUM ANALYZE applications;
+    """)  # fmt: skip
+
+
+def rss_kb(pid: int, field_name: str) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"^{field_name}:\s+(\d+) kB", status, re.M)[1])
+
+
+def measure_list(api: Api) -> dict[str, float]:
+    pid = api.process.pid
+    idle = rss_kb(pid, "VmRSS")
+    Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
+    started = time.perf_counter()
+    first_byte = None
+    size = rows = 0
+    with httpx.stream("GET", f"{api.base}/api/v1/applications", timeout=300) as response:
+        response.raise_for_status()
+        for chunk in response.iter_raw():
+            if first_byte is None:
+                first_byte = time.perf_counter() - started
+            size += len(chunk)
+            rows += chunk.count(b'{"id"')
+    total = time.perf_counter() - started
+    peak = rss_kb(pid, "VmHWM")
+    return {
+        "rows": rows,
+        "bytes": size,
+        "ttfb_s": first_byte or total,
+        "total_s": total,
+        "rows_per_s": rows / total,
+        "rss_growth_mb": (peak - idle) / 1024,
+    }
+
+
+def measure_copy(cluster: EmbeddedPostgres, dsn: str) -> dict[str, float]:
+    statement = (
+        "COPY (SELECT row_to_json(a) FROM (SELECT id, name, comments FROM applications ORDER BY id) a) TO STDOUT"
+    )
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(cluster.bin / "psql"), "-X", "-q", "-c", statement, dsn], capture_output=True, check=True
+    )
+    total = time.perf_counter() - started
+    rows = result.stdout.count(b"\n")
+    return {"copy_rows": rows, "copy_total_s": total, "copy_rows_per_s": rows / total}
+
+
+class PgBouncer:
+    """PgBouncer in transaction pooling in front of the cluster, run as the cluster's OS user."""
+
+    def __init__(self, cluster: EmbeddedPostgres, dbname: str, workdir: Path) -> None:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not Path(binary).exists():
+            raise FileNotFoundError("pgbouncer")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="appconfig-pgbouncer-", dir=cluster.root.parent))
+        (self.dir / "users.txt").write_text('"postgres" ""\n')
+        (self.dir / "pgbouncer.ini").write_text(
+            f"[databases]\n{dbname} = host={cluster.socket_dir} port={cluster.port} dbname={dbname}\n"
+            f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
+            f"auth_type = trust\nauth_file = {self.dir / 'users.txt'}\npool_mode = transaction\n"
+            f"default_pool_size = 20\nmax_client_conn = 500\nlogfile = {self.dir / 'pgbouncer.log'}\n"
+            "ignore_startup_parameters = extra_float_digits\n"
+        )
+        if cluster.user is not None:
+            shutil.chown(self.dir, cluster.user)
+            for path in self.dir.iterdir():
+                shutil.chown(path, cluster.user)
+        self.process = subprocess.Popen([binary, str(self.dir / "pgbouncer.ini")], user=cluster.user)
+        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                sql(self.dsn, "SELECT 1")
+                return
+            except psycopg2.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def ratios(results: Results) -> dict[str, float]:
+    http, db, listing = results.http, results.database, results.listing
+    out = {
+        "get_app_vs_http": http["get_app_c16"].rate / http["healthz_c16"].rate,
+        "get_app_vs_db": http["get_app_c16"].rate / db["app_get_c16"].rate,
+        "get_config_vs_http": http["get_config_c16"].rate / http["healthz_c16"].rate,
+        "get_config_vs_db": http["get_config_c16"].rate / db["config_get_c16"].rate,
+        "post_app_vs_db": http["post_app_c16"].rate / db["app_create_c16"].rate,
+    }
+    if listing:
+        out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
+    return out
+
+
+def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
+    r = ratios(results)
+    http, listing = results.http, results.listing
+    checks = [
+        ("GET app / HTTP ceiling", f"{r['get_app_vs_http']:.2f}", f">= {TARGETS['get_vs_http']}",
+         r["get_app_vs_http"] >= TARGETS["get_vs_http"]),
+        ("GET app / database ceiling", f"{r['get_app_vs_db']:.2f}", f">= {TARGETS['get_vs_db']}",
+         r["get_app_vs_db"] >= TARGETS["get_vs_db"]),
+        ("POST app / pgbench app_create", f"{r['post_app_vs_db']:.2f}", f">= {TARGETS['post_vs_db']}",
+         r["post_app_vs_db"] >= TARGETS["post_vs_db"]),
+    ]  # fmt: skip
+    for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
+        load = http[name]
+        ratio = load.p99_ms / load.p50_ms
+        checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}", ratio <= 4.0))
+    non_2xx = sum(load.non_2xx + load.errors for load in http.values())
+    checks.append(("non-2xx answers and socket errors, all runs", str(non_2xx), "0", non_2xx == 0))
+    if listing:
+        checks += [
+            ("list 1M: peak RSS growth (MB)", f"{listing['rss_growth_mb']:.1f}", f"<= {TARGETS['list_rss_mb']:g}",
+             listing["rss_growth_mb"] <= TARGETS["list_rss_mb"]),
+            ("list 1M: time to first byte (s)", f"{listing['ttfb_s']:.3f}", f"<= {TARGETS['list_ttfb_s']:g}",
+             listing["ttfb_s"] <= TARGETS["list_ttfb_s"]),
+            ("list 1M: rows/s / COPY rows/s", f"{r['list_vs_copy']:.2f}", f">= {TARGETS['list_vs_copy']}",
+             r["list_vs_copy"] >= TARGETS["list_vs_copy"]),
+        ]  # fmt: skip
+    return checks
+
+
+def markdown(results: Results) -> str:
+    def ms(value: float | None) -> str:
+        return "" if value is None else f"{value:.2f}"
+
+    lines = [
+        f"Benchmark of {results.started} on {results.machine}; {results.seconds_per_run:g} s per run.",
+        "",
+        "| run | rate (/s) | p50 (ms) | p99 (ms) | non-2xx | errors |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, load in results.http.items():
+        lines.append(
+            f"| HTTP {name} | {load.rate:,.0f} | {ms(load.p50_ms)} | {ms(load.p99_ms)} | {load.non_2xx} | {load.errors} |"
+        )
+    for name, load in results.database.items():
+        lines.append(f"| pgbench {name} | {load.rate:,.0f} | {ms(load.p50_ms)} (mean) | | | {load.errors} |")
+    if results.listing:
+        l = results.listing  # noqa: E741
+        lines += [
+            "",
+            "| listing 1,000,000 applications | API | COPY ceiling |",
+            "|---|---:|---:|",
+            f"| rows | {l['rows']:,.0f} | {l['copy_rows']:,.0f} |",
+            f"| total (s) | {l['total_s']:.2f} | {l['copy_total_s']:.2f} |",
+            f"| rows/s | {l['rows_per_s']:,.0f} | {l['copy_rows_per_s']:,.0f} |",
+            f"| time to first byte (s) | {l['ttfb_s']:.3f} | |",
+            f"| bytes | {l['bytes']:,.0f} | |",
+            f"| peak RSS above idle (MB) | {l['rss_growth_mb']:.1f} | |",
+        ]
+    lines += ["", "| ratio | value |", "|---|---:|"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in ratios(results).items()]
+    lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
+    lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} |" for n, m, g, ok in verdicts(results)]
+    if results.notes:
+        lines += [""] + [f"- {note}" for note in results.notes]
+    return "\n".join(lines) + "\n"
+
+
+def chart(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    sweep = [c for c in SWEEP if f"get_app_c{c}" in results.http]
+    series = {
+        "GET /applications/{id} (API)": [results.http[f"get_app_c{c}"].rate for c in sweep],
+        "HTTP ceiling (/healthz)": [results.http[f"healthz_c{c}"].rate for c in sweep],
+        "database ceiling (pgbench app_get)": [results.database[f"app_get_c{c}"].rate for c in sweep],
+    }
+    for (label, rates), style in zip(series.items(), ("o-", "s--", "^--"), strict=True):
+        axes.plot(sweep, rates, style, label=label)
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(sweep, [str(c) for c in sweep])
+    axes.set_xlabel("concurrent connections")
+    axes.set_ylabel("requests (transactions) per second")
+    axes.set_title("GET by id against its ceilings, one machine, one uvicorn worker")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> Results:
+    seconds = args.seconds
+    results = Results(
+        started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        machine=f"{os.cpu_count()} cores, {os.uname().machine}, PostgreSQL 16 and the API on the same host",
+        seconds_per_run=seconds,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="appconfig-bench-"))
+    stage("starting a throw-away PostgreSQL 16")
+    cluster = throwaway_cluster()
+    cluster.init()
+    cluster.start()
+    apis: list[Api] = []
+    try:
+        main_dsn = prepare(cluster, "bench")
+        stage(f"seeding {args.applications:,} applications with 3 configurations each")
+        app_ids, config_ids = seed_main(main_dsn, args.applications, workdir)
+
+        stage("database ceiling: pgbench app_get, config_get and app_create")
+        pick_app = "\\set n random(1, {count})\nSELECT app_get((SELECT id FROM bench.app_ids WHERE n = :n));\n"
+        pick_config = "\\set n random(1, {count})\nSELECT config_get((SELECT id FROM bench.config_ids WHERE n = :n));\n"
+        for c in SWEEP if not args.quick else (CONCURRENCY,):
+            results.database[f"app_get_c{c}"] = pgbench(
+                cluster, "bench", pick_app.format(count=args.applications), c, seconds
+            )
+        results.database["config_get_c16"] = pgbench(
+            cluster, "bench", pick_config.format(count=3 * args.applications), CONCURRENCY, seconds
+        )
+        results.database["app_create_c16"] = pgbench(
+            cluster, "bench", "SELECT app_create('pgbench-' || gen_random_uuid());\n", CONCURRENCY, seconds
+        )
+
+        stage("starting the API (one uvicorn worker, production settings)")
+        pool = str(args.pool_size)
+        api = Api(main_dsn, free_port(), workdir / "api.log", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
+        apis.append(api)
+        stage("HTTP ceiling and the API: wrk")
+        app_env = {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}
+        config_env = {"IDS_FILE": str(config_ids), "PATH_PREFIX": "/api/v1/configurations/"}
+        for c in SWEEP if not args.quick else (CONCURRENCY,):
+            results.http[f"healthz_c{c}"] = wrk(f"{api.base}/healthz", c, seconds)
+            results.http[f"get_app_c{c}"] = wrk(api.base, c, seconds, BENCH / "get_app.lua", **app_env)
+            stage(f"  concurrency {c}: healthz {results.http[f'healthz_c{c}'].rate:,.0f}/s, "
+                  f"GET app {results.http[f'get_app_c{c}'].rate:,.0f}/s")  # fmt: skip
+        results.http["get_config_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **config_env)
+        results.http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+        api.stop()
+        apis.remove(api)
+
+        if not args.quick:
+            stage("two uvicorn workers")
+            api = Api(main_dsn, free_port(), workdir / "api2.log", WORKERS="2", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
+            apis.append(api)
+            results.http["2 workers: healthz_c16"] = wrk(f"{api.base}/healthz", CONCURRENCY, seconds)
+            results.http["2 workers: get_app_c16"] = wrk(
+                api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **app_env
+            )
+            results.http["2 workers: post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+            api.stop()
+            apis.remove(api)
+
+            stage("through PgBouncer in transaction pooling")
+            try:
+                bouncer = PgBouncer(cluster, "bench", workdir)
+            except FileNotFoundError:
+                results.notes.append("PgBouncer not installed (apt-get install pgbouncer): its runs were skipped.")
+            else:
+                try:
+                    api = Api(bouncer.dsn, free_port(), workdir / "api3.log", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
+                    apis.append(api)
+                    results.http["pgbouncer: get_app_c16"] = wrk(
+                        api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **app_env
+                    )
+                    results.http["pgbouncer: post_app_c16"] = wrk(
+                        api.base, CONCURRENCY, seconds, BENCH / "post_app.lua"
+                    )
+                    api.stop()
+                    apis.remove(api)
+                finally:
+                    bouncer.stop()
+
+        if args.list_rows:
+            stage(f"seeding {args.list_rows:,} applications for the list")
+            list_dsn = prepare(cluster, "bench_list")
+            seed_list(list_dsn, args.list_rows)
+            stage("listing them all: the API, then COPY as JSON")
+            api = Api(list_dsn, free_port(), workdir / "api4.log", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
+            apis.append(api)
+            httpx.get(f"{api.base}/api/v1/applications?limit=10").raise_for_status()  # warm
+            results.listing = measure_list(api) | measure_copy(cluster, list_dsn)
+            api.stop()
+            apis.remove(api)
+        return results
+    finally:
+        for api in apis:
+            api.stop()
+        cluster.remove()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=8, help="duration of each load run")
+    parser.add_argument("--applications", type=int, default=100_000)
+    parser.add_argument("--list-rows", type=int, default=1_000_000, help="0 skips the listing test")
+    parser.add_argument("--pool-size", type=int, default=16, help="POOL_MIN_SIZE = POOL_MAX_SIZE of the API")
+    parser.add_argument("--quick", action="store_true", help="concurrency 16 only; no sweep, workers or PgBouncer")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("make bench needs wrk: apt-get install wrk (Debian), then run it again.", file=sys.stderr)
+        return 2
+
+    started = time.monotonic()
+    results = run(args)
+    table = markdown(results)
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    (RESULTS / f"bench-{stamp}.md").write_text(table)
+    (RESULTS / f"bench-{stamp}.json").write_text(
+        json.dumps({**asdict(results), "ratios": ratios(results), "targets": TARGETS}, indent=2)
+    )
+    if not args.quick:
+        chart(results, RESULTS / f"bench-{stamp}.png")
+    print()
+    print(table)
+    print(f"written to results/bench-{stamp}.* in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
