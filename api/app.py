@@ -17,7 +17,7 @@ from api import problems
 from api.body_guard import BodyGuard
 from api.database import Database
 from api.embedded import database_url
-from api.logs import configure_logging
+from api.logs import configure_logging, stop_logging
 from api.models import Problem
 from api.readiness import Readiness
 from api.request_log import RequestLog
@@ -53,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             database.close()
             log.info("API stopped: pool closed")
+            # A server stopped by a signal may exit without running atexit: write the queue out now.
+            stop_logging()
 
     app = FastAPI(
         title="Applications and configurations",

@@ -17,8 +17,8 @@ from api.routes import JsonText, created
 router = APIRouter(prefix="/applications", tags=["applications"])
 
 # Rows per database call while streaming the whole list: large enough that the
-# round trips do not dominate, small enough that a chunk is a few hundred kB.
-LIST_CHUNK = 2000
+# round trips do not dominate, small enough that a page is about a megabyte.
+LIST_CHUNK = 10_000
 MAX_PAGE = 1000
 
 Limit = Annotated[
@@ -68,7 +68,7 @@ async def list_applications(db: Db, request: Request, limit: Limit = None, after
     A page that is followed by more applications carries a `Link: <…>; rel="next"` header.
     """
     if limit is None:
-        first = await db.fetch_values("SELECT app_list(%s, %s)", (after, LIST_CHUNK), idempotent=True)
+        first = await db.fetch_value("SELECT app_list_page(%s, %s)", (after, LIST_CHUNK), idempotent=True)
         return StreamingResponse(_stream(db, first), media_type="application/json")
 
     rows = await db.fetch_values("SELECT app_list(%s, %s)", (after, limit + 1), idempotent=True)
@@ -88,15 +88,18 @@ def _array(rows: list[str]) -> str:
     return "[" + ",".join(rows) + "]"
 
 
-async def _stream(db: Database, rows: list[str]) -> AsyncIterator[str]:
-    # The first chunk was read before the response started, so a failure there is
-    # still a proper error response; later chunks continue from the last id sent.
+async def _stream(db: Database, page: str) -> AsyncIterator[str]:
+    # The first page was read before the response started, so a failure there is still
+    # a proper error response; each later page continues from the last id sent.
     yield "["
     separator = ""
-    while rows:
-        yield separator + ",".join(rows)
+    while page != "[]":
+        yield separator + page[1:-1]
         separator = ","
-        if len(rows) < LIST_CHUNK:
-            break
-        rows = await db.fetch_values("SELECT app_list(%s, %s)", (_last_id(rows), LIST_CHUNK), idempotent=True)
+        # Quotes inside JSON strings are escaped, so '{"id" : "' only ever opens an object:
+        # the last one in the page is the last application's id.
+        start = page.rindex('{"id" : "') + len('{"id" : "')
+        page = await db.fetch_value(
+            "SELECT app_list_page(%s, %s)", (page[start : start + 26], LIST_CHUNK), idempotent=True
+        )
     yield "]"

@@ -1,0 +1,83 @@
+"""The bench's own logic: reading wrk and pgbench, and judging the targets."""
+
+import pytest
+
+from bench import bench
+
+WRK = """Running 8s test @ http://127.0.0.1:8000
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     6.68ms    2.01ms  40.12ms   90.00%
+  Latency Distribution
+     50%    6.68ms
+     75%    7.50ms
+     90%    9.00ms
+     99%   16.11ms
+  18032 requests in 8.00s, 4.10MB read
+  Socket errors: connect 0, read 1, write 0, timeout 2
+  Non-2xx or 3xx responses: 5
+Requests/sec:   2254.00
+Transfer/sec:    524.00KB
+"""
+
+PGBENCH = """pgbench (16.15)
+transaction type: get.sql
+number of transactions actually processed: 165264
+number of failed transactions: 0 (0.000%)
+latency average = 0.775 ms
+initial connection time = 12.0 ms
+tps = 20658.123 (without initial connection time)
+"""
+
+
+def test_wrk_output_is_read():
+    load = bench.parse_wrk(WRK)
+
+    assert load == bench.Load(rate=2254.0, p50_ms=6.68, p99_ms=16.11, non_2xx=5, errors=3)
+
+
+@pytest.mark.parametrize(("text", "ms"), [("950.00us", 0.95), ("1.50s", 1500.0), ("12ms", 12.0), ("1.00m", 60000.0)])
+def test_wrk_units(text, ms):
+    assert bench._ms(text) == pytest.approx(ms)
+
+
+def test_pgbench_output_is_read():
+    assert bench.parse_pgbench(PGBENCH) == bench.Load(rate=20658.123, p50_ms=0.775, errors=0)
+
+
+def results(get_rate: float) -> bench.Results:
+    load = bench.Load
+    return bench.Results(
+        started="now",
+        machine="test",
+        seconds_per_run=8,
+        http={
+            "healthz_c16": load(7000, 2, 3),
+            "get_app_c16": load(get_rate, 6, 12),
+            "get_config_c16": load(2000, 6, 30),
+            "post_app_c16": load(1800, 8, 16),
+        },
+        database={"app_get_c16": load(20000), "config_get_c16": load(25000), "app_create_c16": load(12000)},
+        listing={
+            "rows": 1e6, "bytes": 9e7, "ttfb_s": 0.01, "total_s": 4.0, "rows_per_s": 250000.0,
+            "rss_growth_mb": 3.0, "copy_rows": 1e6, "copy_total_s": 1.0, "copy_rows_per_s": 1e6,
+        },
+    )  # fmt: skip
+
+
+def test_targets_are_judged_from_the_ratios():
+    verdicts = {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2500))}
+
+    assert verdicts["GET app / HTTP ceiling"] is True  # 2500 / 7000 = 0.36
+    assert verdicts["GET app / database ceiling"] is True  # 0.125
+    assert verdicts["get_config_c16: p99 / p50"] is False  # 5.0
+    assert verdicts["list 1M: rows/s / COPY rows/s"] is False  # 0.25
+    assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
+
+
+def test_the_table_names_every_run_and_target():
+    table = bench.markdown(results(get_rate=2500))
+
+    assert "| HTTP get_app_c16 | 2,500 |" in table
+    assert "| pgbench app_create_c16 | 12,000 |" in table
+    assert "| list 1M: rows/s / COPY rows/s | 0.25 | >= 0.5 | NO |" in table

@@ -1,0 +1,16 @@
+def test_a_page_is_app_list_as_one_array(call):
+    ids = sorted(call("app_create", f"app-{n}")["id"] for n in range(5))
+
+    assert [a["id"] for a in call("app_list_page", None, 3)] == ids[:3]
+    assert [a["id"] for a in call("app_list_page", ids[2].lower(), 3)] == ids[3:]
+    assert call("app_list_page", ids[-1], 3) == []
+    assert [a["id"] for a in call("app_list_page")] == ids
+
+
+def test_an_empty_table_is_an_empty_array(call):
+    assert call("app_list_page") == []
+
+
+def test_bad_arguments_raise_as_app_list_does(sqlstate):
+    assert sqlstate("app_list_page", None, 0) == "22023"
+    assert sqlstate("app_list_page", "nope", 10) == "22P02"
