@@ -57,8 +57,10 @@ def _usable(conn: psycopg2.extensions.connection) -> bool:
     """Whether an idle connection is still open: the server has sent nothing it was not asked for."""
     if conn.closed:
         return False
-    readable, _, _ = select.select([conn], [], [], 0)
-    return not readable
+    # poll(), not select(): select() fails on descriptors past 1023, which a busy server reaches.
+    poller = select.poll()
+    poller.register(conn, select.POLLIN)
+    return not poller.poll(0)
 
 
 BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
