@@ -27,3 +27,11 @@ def test_configuration_update_application_id_is_optional_and_normalised():
     assert ConfigurationUpdate.model_validate({"name": "x", "config": {}}).application_id is None
     update = ConfigurationUpdate.model_validate({"name": "x", "config": {}, "application_id": ID.lower()})
     assert str(update.application_id) == ID
+
+
+@pytest.mark.parametrize("not_text", [-1426, 0, 2**127, b"01ARZ3NDEKTSV4RRFFQ69G5FAV"])
+def test_body_ids_must_be_text(not_text):
+    with pytest.raises(ValidationError) as failure:
+        ConfigurationUpdate.model_validate({"name": "x", "config": {}, "application_id": not_text})
+
+    assert failure.value.errors()[0]["type"] == "ulid_parsing"

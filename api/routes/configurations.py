@@ -25,7 +25,7 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
     new_id = ids.new_id()
     text = await db.fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
-        (body.application_id, body.name, json.dumps(body.config), body.comments, new_id),
+        (str(body.application_id), body.name, json.dumps(body.config), body.comments, new_id),
     )
     location = request.app.url_path_for("get_configuration", configuration_id=new_id)
     return JsonText(text, status_code=201, headers={"Location": location})
@@ -39,9 +39,10 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
 )
 async def replace_configuration(configuration_id: UlidText, body: ConfigurationUpdate, db: Db) -> JsonText:
     """Replace a configuration's name, comments and config. Its application never changes."""
+    application_id = str(body.application_id) if body.application_id is not None else None
     text = await db.fetch_value(
         "SELECT config_update(%s, %s, %s, %s, %s)",
-        (configuration_id, body.name, json.dumps(body.config), body.comments, body.application_id),
+        (configuration_id, body.name, json.dumps(body.config), body.comments, application_id),
     )
     return JsonText(text)
 
@@ -50,3 +51,4 @@ async def replace_configuration(configuration_id: UlidText, body: ConfigurationU
 async def get_configuration(configuration_id: UlidText, db: Db) -> JsonText:
     """A configuration with its config object."""
     return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,), idempotent=True))
+

@@ -59,6 +59,8 @@ def test_create_duplicate_name_in_the_application_is_409(client, problem, app_id
         ({"name": "n" * 257}, "name"),
         ({"comments": "c" * 1025}, "comments"),
         ({"application_id": "nope"}, "application_id"),
+        ({"application_id": -1426}, "application_id"),
+        ({"application_id": 12345678901234567890}, "application_id"),
         ({"id": "01ARZ3NDEKTSV4RRFFQ69G5FAV"}, "id"),
     ],
 )
