@@ -399,3 +399,46 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
         assert migrations.inspect(conn, layout).problems == []
     finally:
         conn.close()
+
+
+def test_status_reports_each_state_of_migrations_and_functions(empty_dsn, monkeypatch, capsys, layout):
+    monkeypatch.setenv("DATABASE_URL", empty_dsn)
+    args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
+    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
+    assert migrations.main(["up", *args]) == Exit.OK
+    init = layout.migrations_dir / "0001_init.sql"
+    init.write_text(init.read_text() + "-- edited\n")
+    (layout.migrations_dir / "0002_api_role.sql").unlink()
+    (layout.migrations_dir / "0003_later.sql").unlink()
+    (layout.migrations_dir / "0004_next.sql").write_text("SELECT 1;\n")
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+    capsys.readouterr()
+
+    assert migrations.main(["status", *args]) == Exit.OK
+
+    report = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
+    assert report["0001_init.sql"].endswith("FILE CHANGED SINCE")
+    assert report["0002_api_role.sql"].endswith("FILE MISSING")
+    assert report["0003_later.sql"].endswith("FILE MISSING")  # a later file (0004) is here
+    assert report["0004_next.sql"].endswith("pending")
+    assert report["hello"].endswith("new in db/functions/, not deployed")
+    assert report["ulid_generate"].endswith("in sync")
+
+
+def test_status_says_when_the_database_is_newer_and_the_functions_drifted(empty_dsn, monkeypatch, capsys, layout):
+    monkeypatch.setenv("DATABASE_URL", empty_dsn)
+    args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
+    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
+    assert migrations.main(["up", *args]) == Exit.OK
+    (layout.migrations_dir / "0003_later.sql").unlink()
+    conn = migrations.connect(empty_dsn)
+    query(conn, "CREATE OR REPLACE FUNCTION ulid_generate() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$; SELECT 1")
+    conn.close()
+    capsys.readouterr()
+
+    assert migrations.main(["status", *args]) == Exit.OK
+
+    out = capsys.readouterr().out
+    assert "0003_later.sql" in out and "NOT IN THIS CHECKOUT" in out
+    assert "DRIFTED IN THE DATABASE" in out
+    assert "function set: NOT in sync with db/functions/" in out

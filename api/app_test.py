@@ -41,6 +41,13 @@ def test_unexpected_failure_is_a_generic_500_with_details_only_in_the_log(settin
     assert any("secret detail" in str(record.exc_info) for record in caplog.records)
 
 
+def test_interactive_docs_are_served(client):
+    response = client.get("/docs")
+
+    assert response.status_code == 200
+    assert "/openapi.json" in response.text
+
+
 def test_openapi_documents_problems_and_not_422(client):
     document = client.get("/openapi.json").json()
     operations = {

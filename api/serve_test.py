@@ -36,10 +36,17 @@ def test_run_with_nothing_configured_serves_on_a_migrated_embedded_cluster(embed
     [options] = embedded_env
     assert options["app"] == "api.app:create_app" and options["factory"] is True
     assert options["reload"] is False
+    assert options["workers"] == 1
 
     monkeypatch.setenv("DATABASE_URL", "")
-    assert serve.main(["--reload"]) == 0  # the second run reuses the cluster
-    assert embedded_env[1]["reload"] is True
+    monkeypatch.setenv("WORKERS", "3")
+    assert serve.main([]) == 0  # the second run reuses the cluster
+    assert embedded_env[1]["workers"] == 3
+
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert serve.main(["--reload"]) == 0
+    assert embedded_env[2]["reload"] is True
+    assert embedded_env[2]["workers"] is None  # uvicorn reloads one process only
 
 
 def test_run_refuses_a_database_that_does_not_match_the_checkout(embedded_env):

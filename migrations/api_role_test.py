@@ -1,6 +1,8 @@
 """0002_api_role.sql: the API works as a role that may only EXECUTE the functions."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg2
 import pytest
@@ -11,18 +13,28 @@ from api.app import create_app
 from api.settings import Settings
 
 
-@pytest.fixture
-def api_role_dsn(cluster, migrated_dsn):
-    """A login role that is a member of appconfig_api and nothing more, as the README sets it up."""
-    role = f"api_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(migrated_dsn)
+@contextmanager
+def login_role(dsn: str, *, member_of_api_role: bool) -> Iterator[str]:
+    """A new login role, dropped afterwards; the DSN to connect as it."""
+    role = f"role_{uuid.uuid4().hex[:8]}"
+    grant = " IN ROLE appconfig_api" if member_of_api_role else ""
+    admin = psycopg2.connect(dsn)
     admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE appconfig_api").format(sql.Identifier(role)))
-    yield f"{migrated_dsn} user={role}"
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("DROP OWNED BY {}; DROP ROLE {}").format(sql.Identifier(role), sql.Identifier(role)))
-    admin.close()
+    try:
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("CREATE ROLE {} LOGIN" + grant).format(sql.Identifier(role)))
+        yield f"{dsn} user={role}"
+        with admin.cursor() as cur:
+            cur.execute(sql.SQL("DROP OWNED BY {0}; DROP ROLE {0}").format(sql.Identifier(role)))
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def api_role_dsn(migrated_dsn):
+    """A login role that is a member of appconfig_api and nothing more, as the README sets it up."""
+    with login_role(migrated_dsn, member_of_api_role=True) as dsn:
+        yield dsn
 
 
 def test_the_api_works_as_the_least_privileged_role(api_role_dsn):
@@ -59,18 +71,11 @@ def test_the_role_cannot_touch_the_tables_directly(api_role_dsn, statement):
         conn.close()
 
 
-def test_other_roles_cannot_call_the_functions(cluster, migrated_dsn):
-    role = f"other_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(migrated_dsn)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(sql.SQL("CREATE ROLE {} LOGIN").format(sql.Identifier(role)))
-    try:
-        conn = psycopg2.connect(f"{migrated_dsn} user={role}")
-        with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
-            cur.execute("SELECT app_create('sneaky')")
-        conn.close()
-    finally:
-        with admin.cursor() as cur:
-            cur.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
-        admin.close()
+def test_other_roles_cannot_call_the_functions(migrated_dsn):
+    with login_role(migrated_dsn, member_of_api_role=False) as dsn:
+        conn = psycopg2.connect(dsn)
+        try:
+            with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+                cur.execute("SELECT app_create('sneaky')")
+        finally:
+            conn.close()

@@ -51,4 +51,3 @@ async def replace_configuration(configuration_id: UlidText, body: ConfigurationU
 async def get_configuration(configuration_id: UlidText, db: Db) -> JsonText:
     """A configuration with its config object."""
     return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,), idempotent=True))
-
