@@ -29,7 +29,7 @@ def test_json_results_come_back_as_the_text_the_function_built(database):
     value = asyncio.run(db.fetch_value("SELECT app_create('billing')"))
 
     assert isinstance(value, str)
-    assert value.startswith('{"id" : "')
+    assert value.startswith('{"id": "')
 
 
 def test_calls_run_in_autocommit(database, rows):

@@ -91,6 +91,7 @@ SQLSTATE_ERRORS: dict[str, type[ApiError]] = {
     "23505": Conflict,  # unique_violation
     "23503": BadRequest,  # foreign_key_violation: the referenced application does not exist
     "P0002": NotFound,  # no_data_found
+    "54000": PayloadTooLarge,  # program_limit_exceeded: a config over its size limit as stored
     "22": BadRequest,  # data exception: malformed id, bad JSON value, over-long or empty field
     "08": ServiceUnavailable,  # connection exception
     "53": ServiceUnavailable,  # insufficient resources, such as too many connections

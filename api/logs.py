@@ -4,6 +4,10 @@ Records are handed to a queue and written by a thread of their own (the logging
 cookbook's QueueHandler/QueueListener), so the event loop never waits on the
 write to stderr; the id and the time are taken when the record is made.
 
+Every line that starts at its first column starts a record: what a client sent
+(a path, a header) reaches a line only escaped (`one_line`), and a traceback's
+lines are indented, so no request can forge a log line or restyle a terminal.
+
 `request_id` holds the id of the request being served (set by api.request_log);
 every record logged while serving it carries that id, so the log lines of one
 request, and the X-Request-ID its client saw, can be matched.
@@ -13,19 +17,58 @@ import atexit
 import logging
 import logging.handlers
 import queue
+import re
 import time
 from contextvars import ContextVar
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
+# What could end a line, rewrite it or restyle a terminal: C0 and C1 controls (CR, LF, NUL,
+# ESC, NEL, ...), DEL, Unicode's line and paragraph separators and its bidirectional
+# overrides. The backslash too, so that an escape in the log is never one a client typed.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\\\\]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\\":
+        return "\\\\"
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
+def one_line(text: str) -> str:
+    """`text` with every character that could break or restyle a log line written as an escape."""
+    return _UNSAFE.sub(_escape, text)
+
+
 class UTCFormatter(logging.Formatter):
+    """`time level logger [request id]: message`, the message on one line; tracebacks indented below it."""
+
     converter = time.gmtime
 
     def __init__(self) -> None:
         super().__init__(
             "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s [%(request_id)s]: %(message)s", "%Y-%m-%dT%H:%M:%S"
         )
+
+    def format(self, record: logging.LogRecord) -> str:
+        # Formatter.format() without its cache of the traceback text, which another handler
+        # (pytest's, say) may have filled unescaped.
+        record.message = one_line(record.getMessage())
+        record.asctime = self.formatTime(record, self.datefmt)
+        lines = [self.formatMessage(record)]
+        if record.exc_info:
+            lines.append(_indented(self.formatException(record.exc_info)))
+        if record.stack_info:
+            lines.append(_indented(self.formatStack(record.stack_info)))
+        return "\n".join(lines)
+
+
+def _indented(text: str) -> str:
+    # A traceback keeps its lines, but each is escaped and indented: an exception's message
+    # may quote what a client sent.
+    return "\n".join("    " + one_line(line) for line in text.rstrip("\n").split("\n"))
 
 
 class _RequestIdFilter(logging.Filter):

@@ -1,7 +1,9 @@
 import logging
 import re
 
-from api.logs import configure_logging, request_id, stop_logging
+import pytest
+
+from api.logs import configure_logging, one_line, request_id, stop_logging
 
 
 def test_records_go_out_once_in_utc_at_the_configured_level(capsys):
@@ -41,3 +43,38 @@ def test_exceptions_are_written_with_their_traceback(capsys):
 
     err = capsys.readouterr().err
     assert "failed" in err and "Traceback" in err and "ValueError: boom" in err
+
+
+FORGED = "\n2026-01-01T00:00:00.000Z INFO api.requests [-]: GET /admin 200 0.1ms"
+
+
+@pytest.mark.parametrize(
+    "sent", ["a\nb", "a\rb", "a\x00b", "a\x1b[31mred\x1b[0m", "a\x85b", "a\u2028b", "a\u202eb", FORGED]
+)
+def test_client_text_in_a_message_stays_on_one_line_escaped(capsys, sent):
+    configure_logging("INFO")
+    logging.getLogger("api.test").info("GET %s", sent)
+    stop_logging()
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith("GET " + one_line(sent))
+    assert line.isprintable()
+
+
+def test_escapes_are_unambiguous():
+    assert one_line("a\nb") == "a\\x0ab"
+    assert one_line("a\\x0ab") == "a\\\\x0ab"  # typed by a client: not read as a line break
+    assert one_line("\u2028") == "\\u2028"
+
+
+def test_a_traceback_is_indented_so_only_records_start_a_line(capsys):
+    configure_logging("INFO")
+    try:
+        raise ValueError("boom" + FORGED)
+    except ValueError:
+        logging.getLogger("api.test").exception("failed")
+    stop_logging()
+
+    lines = capsys.readouterr().err.splitlines()
+    assert len([line for line in lines if not line.startswith(" ")]) == 1
+    assert all(line.isprintable() for line in lines)

@@ -1,6 +1,7 @@
 import logging
 import re
 
+import httpx
 import pytest
 
 
@@ -35,3 +36,19 @@ def test_error_responses_carry_the_id_too(client):
 
     assert response.status_code == 400
     assert response.headers["x-request-id"] == "err-1"
+
+
+def test_a_path_cannot_forge_or_restyle_a_log_line(migrated_dsn, launch_api):
+    process, base, log = launch_api(migrated_dsn)
+    forged = "%0A2026-01-01T00:00:00.000Z%20INFO%20api.requests%20[-]:%20GET%20/admin%20200%200.1ms"
+    for path in (forged, "x%0Dy", "x%00y", "%1B[31mred%1B[0m", "x%E2%80%A8y"):
+        assert httpx.get(f"{base}/api/v1/applications/{path}").status_code in (400, 404)
+    process.terminate()
+    process.wait(15)
+
+    lines = log.read_text().splitlines()
+    requests = [line for line in lines if " api.requests " in line and "/api/v1/" in line]
+    assert len(requests) == 5
+    assert all(line.isprintable() for line in lines)
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", line) or line.startswith(" ") for line in lines)
+    assert "/api/v1/applications/\\x0a2026-01-01T00:00:00.000Z INFO" in requests[0]

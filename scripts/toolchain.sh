@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provides uv and CPython 3.13.5 on this machine, then prints the PATH to use.
 #
-#   eval "$(bash scripts/toolchain.sh)"     # exports PATH for the current shell
+#   eval "$(bash scripts/toolchain.sh)"            # exports PATH for the current shell
+#   eval "$(bash scripts/toolchain.sh --browser)"  # the same, and Chromium for the browser tests
 #
 # These machines reach the package registries but not the internet, so
 # `uv python install` cannot download an interpreter. The fallback builds
@@ -17,7 +18,31 @@ PY_PREFIX=$CACHE/python-$PY_VERSION
 UV_PREFIX=$CACHE/uv-$UV_VERSION
 
 say() { printf 'toolchain: %s\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Debian packages this script cannot do without: installed with apt when we are root or
+# have sudo; otherwise named, with the command that installs them, and we stop.
+apt_install() {
+  local why=$1
+  shift
+  local missing="" p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+  done
+  [ -z "$missing" ] && return
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=sudo
+    else
+      say "$why needs these Debian packages:$missing"
+      say "install them as root, then run this again: apt-get install$missing"
+      exit 1
+    fi
+  fi
+  say "installing$missing ($why)"
+  $sudo apt-get update -qq >&2
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >&2
+}
 
 ensure_uv() {
   if command -v uv >/dev/null 2>&1; then return; fi
@@ -39,15 +64,8 @@ debian_mirror() {
 }
 
 ensure_build_deps() {
-  local pkgs="build-essential libssl-dev zlib1g-dev libffi-dev libsqlite3-dev libbz2-dev liblzma-dev libreadline-dev uuid-dev libncurses-dev libpq-dev xz-utils"
-  local missing="" p
-  for p in $pkgs; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
-  done
-  [ -z "$missing" ] && return
-  say "installing build dependencies:$missing"
-  as_root apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >&2
+  apt_install "building Python $PY_VERSION" build-essential libssl-dev zlib1g-dev libffi-dev libsqlite3-dev \
+    libbz2-dev liblzma-dev libreadline-dev uuid-dev libncurses-dev libpq-dev xz-utils
 }
 
 build_python() {
@@ -67,7 +85,7 @@ build_python() {
   src=$(ls "$work"/python3.13_"$PY_VERSION".orig.tar.* 2>/dev/null | head -n 1)
   [ -n "$src" ] || { say "trixie's python3.13 is not $PY_VERSION: $(ls "$work")"; exit 1; }
   tar -xf "$src" -C "$work"
-  say "building CPython $PY_VERSION into $PY_PREFIX (a few minutes, once per machine)"
+  say "building CPython $PY_VERSION into $PY_PREFIX (about 4 minutes, once per user)"
   (cd "$work"/Python-"$PY_VERSION" \
     && ./configure --quiet --prefix="$PY_PREFIX" --with-ensurepip=install >&2 \
     && make --quiet -j"$(nproc)" >"$work/build.log" 2>&1 \
@@ -88,18 +106,23 @@ ensure_python() {
 # psycopg2 builds from source: it needs a C compiler and libpq's headers (pg_config).
 ensure_psycopg2_build_deps() {
   command -v pg_config >/dev/null 2>&1 && command -v cc >/dev/null 2>&1 && return
-  if [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; then
-    say "installing a C compiler and libpq headers for psycopg2"
-    as_root apt-get update -qq >&2
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq build-essential libpq-dev >&2
-  else
-    say "psycopg2 builds from source: install a C compiler and libpq's headers (Debian: build-essential libpq-dev)"
-    exit 1
-  fi
+  apt_install "psycopg2 (built from source)" build-essential libpq-dev
 }
 
-ensure_uv
-ensure_python
-ensure_psycopg2_build_deps
-say "uv $(uv --version | cut -d' ' -f2), python $(uv python find "$PY_VERSION")"
-printf 'export PATH=%q\n' "$PATH"
+# The browser tests drive Debian's Chromium headless (tests never download a browser).
+ensure_browser() {
+  command -v chromium >/dev/null 2>&1 && return
+  apt_install "the browser tests" chromium
+}
+
+main() {
+  ensure_uv
+  ensure_python
+  ensure_psycopg2_build_deps
+  if [ "${1:-}" = --browser ]; then ensure_browser; fi
+  say "uv $(uv --version | cut -d' ' -f2), python $(uv python find "$PY_VERSION")"
+  printf 'export PATH=%q\n' "$PATH"
+}
+
+# Sourced (by the tests), it only defines the functions.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

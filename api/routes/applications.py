@@ -3,6 +3,7 @@
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -75,8 +76,9 @@ async def list_applications(db: Db, request: Request, limit: Limit = None, after
     headers = {}
     if len(rows) > limit:
         rows = rows[:limit]
-        next_url = request.url.include_query_params(after=_last_id(rows), limit=limit)
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        # A relative reference (RFC 8288 allows it): never the client's Host header.
+        query = urlencode({"limit": limit, "after": _last_id(rows)})
+        headers["Link"] = f'<{request.app.url_path_for("list_applications")}?{query}>; rel="next"'
     return JsonText(_array(rows), headers=headers)
 
 
@@ -96,9 +98,9 @@ async def _stream(db: Database, page: str) -> AsyncIterator[str]:
     while page != "[]":
         yield separator + page[1:-1]
         separator = ","
-        # Quotes inside JSON strings are escaped, so '{"id" : "' only ever opens an object:
-        # the last one in the page is the last application's id.
-        start = page.rindex('{"id" : "') + len('{"id" : "')
+        # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object
+        # (jsonb puts the shortest key first): the last one is the last application's id.
+        start = page.rindex('{"id": "') + len('{"id": "')
         page = await db.fetch_value(
             "SELECT app_list_page(%s, %s)", (page[start : start + 26], LIST_CHUNK), idempotent=True
         )

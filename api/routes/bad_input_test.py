@@ -51,8 +51,6 @@ def test_bad_application_bodies_are_400(client, problem, rows, body):
         b'{"k": NaN}',
         b'{"k": Infinity}',
         b'{"k": -Infinity}',
-        b'{"k": 1e400}',
-        b'{"k": ' + b"9" * 5000 + b"}",
         b'{"k\\u0000": 1}',
         b'{"k": "v\\u0000"}',
         b'{"k": ["\\ud800"]}',

@@ -1,16 +1,15 @@
 """/configurations: create, replace and read configurations."""
 
-import json
-
 from fastapi import APIRouter, Request
 
-from api import ids
+from api import exact_json, ids
 from api.deps import Db, JsonBody
 from api.models import Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
 from api.problems import responses
 from api.routes import JsonText, created
 
-router = APIRouter(prefix="/configurations", tags=["configurations"])
+# Configs go to jsonb with their numbers exactly as sent (api.exact_json).
+router = APIRouter(prefix="/configurations", tags=["configurations"], route_class=exact_json.ExactJsonRoute)
 
 
 @router.post(
@@ -25,7 +24,7 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
     new_id = ids.new_id()
     text = await db.fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
-        (str(body.application_id), body.name, json.dumps(body.config), body.comments, new_id),
+        (str(body.application_id), body.name, exact_json.dumps(body.config), body.comments, new_id),
     )
     location = request.app.url_path_for("get_configuration", configuration_id=new_id)
     return JsonText(text, status_code=201, headers={"Location": location})
@@ -42,7 +41,7 @@ async def replace_configuration(configuration_id: UlidText, body: ConfigurationU
     application_id = str(body.application_id) if body.application_id is not None else None
     text = await db.fetch_value(
         "SELECT config_update(%s, %s, %s, %s, %s)",
-        (configuration_id, body.name, json.dumps(body.config), body.comments, application_id),
+        (configuration_id, body.name, exact_json.dumps(body.config), body.comments, application_id),
     )
     return JsonText(text)
 

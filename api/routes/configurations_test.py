@@ -1,3 +1,6 @@
+import json
+from decimal import Decimal
+
 import pytest
 from ulid import ULID
 
@@ -143,3 +146,56 @@ def test_put_invalid_is_400(client, problem, app_id):
     problem(client.put(f"{URL}/{created['id']}", json={"name": "p"}), 400)
     problem(client.put(f"{URL}/{created['id']}", json={"name": "p", "config": [1]}), 400)
     problem(client.put(f"{URL}/{created['id']}", json={"name": "p", "config": {}, "extra": 1}), 400)
+
+
+# Numbers as a client may write them; jsonb keeps each exactly (as numeric), as psql shows.
+EXACT_NUMBERS = [
+    "0.30000000000000000001",
+    "1e2",
+    "1E+2",
+    "-1.5e-10",
+    "2.50",
+    "-0",
+    "123456789012345678901234567890",
+    "9" * 5000,  # past Python's 4,300-digit limit for int()
+    "1e400",  # past a float's range
+    "3.141592653589793238462643383279502884197",
+]
+
+
+@pytest.mark.parametrize("number", EXACT_NUMBERS)
+def test_numbers_are_stored_as_psql_stores_the_same_json(client, app_id, rows, number):
+    document = '{"k": %s, "list": [%s, {"n": %s}]}' % (number, number, number)
+    body = '{"application_id": "%s", "name": "n", "config": %s}' % (app_id, document)
+
+    created = client.post(URL, content=body, headers={"Content-Type": "application/json"})
+    assert created.status_code == 201, created.text
+    [(stored, from_psql)] = rows("SELECT config::text, %s::jsonb::text FROM configurations", (document,))
+    assert stored == from_psql
+    exact = json.loads(from_psql, parse_float=Decimal, parse_int=Decimal)
+    assert exact["k"] == Decimal(number)
+    assert created.json(parse_float=Decimal, parse_int=Decimal)["config"] == exact
+    got = client.get(created.headers["location"])
+    assert got.json(parse_float=Decimal, parse_int=Decimal)["config"] == exact
+
+
+def test_replacing_keeps_numbers_exact_too(client, app_id, rows):
+    configuration = create(client, app_id)
+    body = '{"name": "production", "config": {"ratio": 0.30000000000000000001, "big": 12345678901234567890123}}'
+
+    response = client.put(f"{URL}/{configuration['id']}", content=body, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 200, response.text
+    assert rows("SELECT config::text FROM configurations") == [
+        ('{"big": 12345678901234567890123, "ratio": 0.30000000000000000001}',)
+    ]
+
+
+def test_a_config_over_1_mib_once_stored_is_413_and_nothing_is_stored(client, app_id, problem, rows):
+    # 70 KB of 1e308s: jsonb writes each as 309 digits, 3 MB in all.
+    config = "{" + ", ".join(f'"k{i}": 1e308' for i in range(5400)) + "}"
+    body = '{"application_id": "%s", "name": "n", "config": %s}' % (app_id, config)
+
+    assert len(body) < 90_000
+    problem(client.post(URL, content=body, headers={"Content-Type": "application/json"}), 413, "54000")
+    assert rows("SELECT count(*) FROM configurations") == [(0,)]

@@ -9,14 +9,14 @@ DECLARE
   v_id constant text := ulid_normalize(p_id);
   v_application json;
 BEGIN
-  SELECT json_build_object(
+  SELECT jsonb_build_object(
            'id', a.id,
            'name', a.name,
            'comments', a.comments,
            -- ULIDs sort by creation time, so ordering by id lists them as they were created.
            'configuration_ids', coalesce(
-             (SELECT json_agg(c.id ORDER BY c.id) FROM configurations c WHERE c.application_id = a.id),
-             '[]'::json))
+             (SELECT jsonb_agg(c.id ORDER BY c.id) FROM configurations c WHERE c.application_id = a.id),
+             '[]'::jsonb))::json
     INTO v_application
     FROM applications a
    WHERE a.id = v_id;

@@ -15,13 +15,13 @@ BEGIN
   -- table page by page stays linear.
   IF p_after IS NULL THEN
     RETURN QUERY
-      SELECT json_build_object('id', a.id, 'name', a.name, 'comments', a.comments)
+      SELECT jsonb_build_object('id', a.id, 'name', a.name, 'comments', a.comments)::json
         FROM applications a
        ORDER BY a.id
        LIMIT p_limit;
   ELSE
     RETURN QUERY
-      SELECT json_build_object('id', a.id, 'name', a.name, 'comments', a.comments)
+      SELECT jsonb_build_object('id', a.id, 'name', a.name, 'comments', a.comments)::json
         FROM applications a
        WHERE a.id > ulid_normalize(p_after, 'after')
        ORDER BY a.id

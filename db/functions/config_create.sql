@@ -45,4 +45,4 @@ $$;
 COMMENT ON FUNCTION config_create(text, text, jsonb, text, text) IS
   'Creates a configuration of application p_application_id and returns it as config_get() does; p_id is '
   'generated when null. Raises 23503 when the application does not exist, 23505 when the name is taken '
-  'within it (or the id is taken), 22023 when p_config is not a JSON object, 22004/22001/22P02 for bad input.';
+  'within it (or the id is taken), 22023 when p_config is not a JSON object, 54000 when it is over 1 MiB as JSON text, 22004/22001/22P02 for bad input.';

@@ -9,12 +9,12 @@ DECLARE
   v_id constant text := ulid_normalize(p_id);
   v_configuration json;
 BEGIN
-  SELECT json_build_object(
+  SELECT jsonb_build_object(
            'id', c.id,
            'application_id', c.application_id,
            'name', c.name,
            'comments', c.comments,
-           'config', c.config)
+           'config', c.config)::json
     INTO v_configuration
     FROM configurations c
    WHERE c.id = v_id;

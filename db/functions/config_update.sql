@@ -44,5 +44,5 @@ $$;
 COMMENT ON FUNCTION config_update(text, text, jsonb, text, text) IS
   'Replaces the name, comments (null clears them) and config of configuration p_id; returns it as '
   'config_get() does. p_application_id, when given, must be its current application. Raises P0002 when it '
-  'does not exist, 22023 when p_application_id differs or p_config is not an object, 23505 when the name is '
+  'does not exist, 22023 when p_application_id differs or p_config is not an object, 54000 when p_config is over 1 MiB as JSON text, 23505 when the name is '
   'taken within the application, 22004/22001/22P02 for bad input.';
