@@ -1,33 +1,38 @@
 # Every target runs through uv with the committed lock (`--locked` fails when
 # uv.lock and pyproject.toml disagree instead of re-resolving), after
 # scripts/toolchain.sh has made sure uv and Python 3.13.5 are on this machine.
+# Serving and the database targets install the runtime dependencies and the
+# embedded PostgreSQL only (SERVE); the others take every group (RUN).
 SHELL := /bin/bash
 UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
+SERVE := $(UV) run --locked --no-default-groups --group embedded
 
 .PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql
 
 help:
-	@echo "make run       serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
-	@echo "make dev       the same, restarting when the code changes"
-	@echo "make test      the test suite against a throw-away PostgreSQL 16, with coverage"
-	@echo "make lint      ruff: lint and formatting"
-	@echo "make fuzz      schemathesis against the live API, 300 examples per operation"
-	@echo "make bench     the API against its ceilings (pgbench, /healthz); needs wrk"
-	@echo "make migrate   apply pending migrations and redeploy changed functions"
-	@echo "make status    list migrations and the state of the function set"
-	@echo "make verify    exit non-zero unless the database matches this checkout"
-	@echo "make db-stop   stop the embedded PostgreSQL (its data in .data/ is kept)"
-	@echo "make psql      open psql on the configured or embedded database"
+	@echo "make run        serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
+	@echo "make dev        the same, restarting when the code changes"
+	@echo "make test       the test suite against a throw-away PostgreSQL 16, with coverage"
+	@echo "make lint       ruff: lint and formatting"
+	@echo "make fuzz       schemathesis against the live API, 300 examples per operation"
+	@echo "make bench      the API against its ceilings (pgbench, /healthz); needs wrk"
+	@echo "make migrate    apply pending migrations and redeploy changed functions"
+	@echo "make status     list migrations and the state of the function set"
+	@echo "make verify     exit non-zero unless the database matches this checkout"
+	@echo "make db-start   start the embedded PostgreSQL (initialised in .data/ on first use)"
+	@echo "make db-stop    stop the embedded PostgreSQL (its data in .data/ is kept)"
+	@echo "make db-status  whether the embedded PostgreSQL is running"
+	@echo "make psql       open psql on the configured or embedded database"
 
 run:
-	$(RUN) python -m api
+	$(SERVE) python -m api
 
 dev:
-	$(RUN) python -m api --reload
+	$(SERVE) python -m api --reload
 
 test:
-	$(RUN) pytest --cov --cov-report=term-missing:skip-covered
+	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest --cov --cov-report=term-missing:skip-covered
 
 lint:
 	$(RUN) ruff check .
@@ -40,22 +45,22 @@ bench:
 	$(RUN) python bench/bench.py
 
 migrate:
-	$(RUN) python migrations.py up
+	$(SERVE) python migrations.py up
 
 status:
-	$(RUN) python migrations.py status
+	$(SERVE) python migrations.py status
 
 verify:
-	$(RUN) python migrations.py verify
+	$(SERVE) python migrations.py verify
 
 db-start:
-	$(RUN) python -m api.embedded start
+	$(SERVE) python -m api.embedded start
 
 db-stop:
-	$(RUN) python -m api.embedded stop
+	$(SERVE) python -m api.embedded stop
 
 db-status:
-	$(RUN) python -m api.embedded status
+	$(SERVE) python -m api.embedded status
 
 psql:
-	$(RUN) python -m api.embedded psql
+	$(SERVE) python -m api.embedded psql

@@ -21,7 +21,7 @@ from api.logs import configure_logging, stop_logging
 from api.models import Problem
 from api.readiness import Readiness
 from api.request_log import RequestLog
-from api.routes import applications, configurations, health
+from api.routes import JsonResponse, applications, configurations, health
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Applications and their JSON configurations, kept by PostgreSQL functions. "
         "Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=lifespan,
+        default_response_class=JsonResponse,
     )
     app.state.settings = settings
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)

@@ -1,3 +1,4 @@
+import json
 import logging
 
 from fastapi.testclient import TestClient
@@ -74,3 +75,29 @@ def test_openapi_documents_problems_and_not_422(client):
     assert problem["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
     assert all(op.get("description") for op in operations.values())
     assert "examples" in document["components"]["schemas"]["ApplicationIn"]
+
+
+def test_every_body_has_the_one_json_form_jsonb_writes(client):
+    apps, configs = "/api/v1/applications", "/api/v1/configurations"
+    app = client.post(apps, json={"name": "billing", "comments": "ünïcode \"quoted\""})
+    app_id = app.json()["id"]
+    config = {"replicas": 3, "nested": {"list": [1, "two", None, True], "text": "ünï"}}
+    configuration = client.post(configs, json={"application_id": app_id, "name": "p", "config": config})
+    responses = [
+        app,
+        configuration,
+        client.get(f"{apps}/{app_id}"),
+        client.get(configuration.headers["location"]),
+        client.get(apps),
+        client.get(apps, params={"limit": 1}),
+        client.get("/healthz"),
+        client.get(f"{apps}/nope"),  # 400, with errors
+        client.get(f"{apps}/01ARZ3NDEKTSV4RRFFQ69G5FAV"),  # 404 from the database
+        client.post(apps, json={"name": "billing"}),  # 409
+        client.delete(apps),  # 405
+        client.post(apps, content="{}", headers={"Content-Type": "text/plain"}),  # 415
+    ]
+
+    assert [r.status_code for r in responses] == [201, 201, 200, 200, 200, 200, 200, 400, 404, 409, 405, 415]
+    for response in responses:
+        assert response.text == json.dumps(json.loads(response.text), ensure_ascii=False), response.text

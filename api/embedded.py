@@ -241,6 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "start":
         print(cluster.ensure_running())
     elif args.command == "stop":
+        if not cluster.running():
+            print(f"the embedded PostgreSQL in {cluster.data_dir} was not running; nothing to stop")
+            return 0
         cluster.stop()
         print(f"stopped the embedded PostgreSQL in {cluster.data_dir}; its data is kept")
     else:

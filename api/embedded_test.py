@@ -132,5 +132,7 @@ def test_cli_start_status_stop(dev_settings, monkeypatch, capsys):
         assert embedded.main(["stop"]) == 0
         assert "data is kept" in capsys.readouterr().out
         assert cluster.initialised() and not cluster.running()
+        assert embedded.main(["stop"]) == 0
+        assert "was not running" in capsys.readouterr().out
     finally:
         cluster.remove()

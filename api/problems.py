@@ -7,7 +7,6 @@ method). Anything unexpected is answered by api.request_log with the generic
 500 problem, inside the request's context so that the log line has its id.
 """
 
-import json
 import logging
 from http import HTTPStatus
 from typing import Any
@@ -22,6 +21,7 @@ from starlette.exceptions import HTTPException
 from api.database import PoolTimeout
 from api.errors import ApiError, BadRequest, InternalError, from_database_error
 from api.models import Problem
+from api.routes import JsonResponse
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _problem(
     body = Problem(title=title, status=status, detail=detail, sqlstate=sqlstate).model_dump(exclude_none=True)
     if errors is not None:
         body["errors"] = errors
-    return Response(json.dumps(body), status_code=status, headers=headers, media_type=MEDIA_TYPE)
+    return JsonResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
 
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

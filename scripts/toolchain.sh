@@ -125,4 +125,4 @@ main() {
 }
 
 # Sourced (by the tests), it only defines the functions.
-if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi
+if [ "${BASH_SOURCE[0]:-}" = "$0" ]; then main "$@"; fi
