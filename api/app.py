@@ -21,7 +21,7 @@ from api.logs import configure_logging, stop_logging
 from api.models import Problem
 from api.readiness import Readiness
 from api.request_log import RequestLog
-from api.routes import JsonResponse, applications, configurations, health
+from api.routes import JsonResponse, applications, configurations, docs, health
 from api.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=lifespan,
         default_response_class=JsonResponse,
+        docs_url=None,  # served by api.routes.docs, without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
@@ -74,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(configurations.router)
     app.include_router(api)
     app.include_router(health.router)
+    docs.install(app)
 
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,5 +1,8 @@
 import json
 import logging
+import re
+
+import pytest
 
 from fastapi.testclient import TestClient
 
@@ -42,11 +45,16 @@ def test_unexpected_failure_is_a_generic_500_with_details_only_in_the_log(settin
     assert any("secret detail" in str(record.exc_info) for record in caplog.records)
 
 
-def test_interactive_docs_are_served(client):
-    response = client.get("/docs")
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_doc_pages_and_their_assets_come_from_this_service(client, page):
+    response = client.get(page)
 
     assert response.status_code == 200
     assert "/openapi.json" in response.text
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assets = re.findall(r'(?:src|href)="([^"]+)"', response.text)
+    assert assets and all(asset.startswith("/docs-assets/") for asset in assets)
+    assert all(client.get(asset).status_code == 200 for asset in assets)
 
 
 def test_openapi_documents_problems_and_not_422(client):
