@@ -28,6 +28,15 @@ log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 
+# Every response carries one (api.request_log).
+REQUEST_ID_HEADER = {
+    "X-Request-ID": {
+        "description": "The request's id: the client's own when it sent a sensible one, else a new one. "
+        "Every log line of the request carries it.",
+        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@/+=-]{1,128}$"},
+    }
+}
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
@@ -63,6 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=lifespan,
         default_response_class=JsonResponse,
+        # Operation ids are the handlers' names (create_application, ...): what generated clients call.
+        generate_unique_id_function=lambda route: route.name,
         docs_url=None,  # served by api.routes.docs, without a CDN
         redoc_url=None,
     )
@@ -89,6 +100,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path in schema["paths"].values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)
+                for response in operation.get("responses", {}).values():
+                    response.setdefault("headers", {}).update(REQUEST_ID_HEADER)
         components = schema.setdefault("components", {}).setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)

@@ -87,7 +87,7 @@ def test_openapi_documents_problems_and_not_422(client):
 
 def test_every_body_has_the_one_json_form_jsonb_writes(client):
     apps, configs = "/api/v1/applications", "/api/v1/configurations"
-    app = client.post(apps, json={"name": "billing", "comments": "ünïcode \"quoted\""})
+    app = client.post(apps, json={"name": "billing", "comments": 'ünïcode "quoted"'})
     app_id = app.json()["id"]
     config = {"replicas": 3, "nested": {"list": [1, "two", None, True], "text": "ünï"}}
     configuration = client.post(configs, json={"application_id": app_id, "name": "p", "config": config})
@@ -109,3 +109,57 @@ def test_every_body_has_the_one_json_form_jsonb_writes(client):
     assert [r.status_code for r in responses] == [201, 201, 200, 200, 200, 200, 200, 400, 404, 409, 405, 415]
     for response in responses:
         assert response.text == json.dumps(json.loads(response.text), ensure_ascii=False), response.text
+
+
+def test_openapi_names_operations_and_schemas_for_generated_clients(client):
+    document = client.get("/openapi.json").json()
+    operation_ids = [op["operationId"] for item in document["paths"].values() for op in item.values()]
+
+    assert sorted(operation_ids) == [
+        "create_application",
+        "create_configuration",
+        "get_application",
+        "get_configuration",
+        "healthz",
+        "list_applications",
+        "readyz",
+        "replace_application",
+        "replace_configuration",
+    ]
+    assert all(re.fullmatch(r"[A-Z][A-Za-z]+", name) for name in document["components"]["schemas"])
+
+
+def test_openapi_declares_headers_and_an_example_per_response(client):
+    document = client.get("/openapi.json").json()
+    paths = document["paths"]
+
+    for item in paths.values():
+        for operation in item.values():
+            for status, response in operation["responses"].items():
+                assert "X-Request-ID" in response["headers"]
+                if status == "503":
+                    assert "Retry-After" in response["headers"]
+                if status.startswith(("4", "5")):
+                    assert response["content"]["application/problem+json"]["example"]["status"] == int(status)
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                assert document["components"]["schemas"][body["$ref"].rsplit("/", 1)[1]]["examples"]
+    assert "Link" in paths["/api/v1/applications"]["get"]["responses"]["200"]["headers"]
+    assert "Location" in paths["/api/v1/configurations"]["post"]["responses"]["201"]["headers"]
+    for name in ("Application", "ApplicationSummary", "Configuration"):
+        assert document["components"]["schemas"][name]["examples"]
+
+
+def test_openapi_shows_what_the_server_rejects(client):
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    create_configuration = document["paths"]["/api/v1/configurations"]["post"]
+
+    assert schemas["ApplicationIn"]["properties"]["name"]["pattern"] == "^[^\\u0000]*$"
+    assert re.fullmatch(schemas["ApplicationIn"]["properties"]["name"]["pattern"], "a\x00b") is None
+    assert schemas["ConfigurationIn"]["properties"]["config"]["x-max-stored-bytes"] == 1_048_576
+    assert "23503" in create_configuration["responses"]["400"]["description"]
+    assert (
+        "22023"
+        in document["paths"]["/api/v1/configurations/{configuration_id}"]["put"]["responses"]["400"]["description"]
+    )

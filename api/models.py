@@ -55,12 +55,37 @@ def _storable_config(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+# What JSON Schema can say of `_storable`: no NUL. (Lone surrogates it cannot express.)
+NO_NUL = "^[^\\u0000]*$"
+# A config's limit once stored, as db/functions/config_check.sql enforces it (SQLSTATE 54000, a 413).
+MAX_CONFIG_STORED_BYTES = 1_048_576
+
 Name = Annotated[
-    str, StringConstraints(min_length=1, max_length=256), AfterValidator(_storable), Field(examples=["billing"])
+    str,
+    StringConstraints(min_length=1, max_length=256),
+    AfterValidator(_storable),
+    Field(examples=["billing"], json_schema_extra={"pattern": NO_NUL}),
 ]
-Comments = Annotated[str, StringConstraints(max_length=1024), AfterValidator(_storable)] | None
+Comments = (
+    Annotated[
+        str,
+        StringConstraints(max_length=1024),
+        AfterValidator(_storable),
+        Field(examples=["owned by team X"], json_schema_extra={"pattern": NO_NUL}),
+    ]
+    | None
+)
 Config = Annotated[
-    dict[str, Any], AfterValidator(_storable_config), Field(examples=[{"replicas": 3, "region": "eu-west-1"}])
+    dict[str, Any],
+    AfterValidator(_storable_config),
+    Field(
+        description="A JSON object, stored as jsonb with its numbers exactly as sent. At most "
+        f"{MAX_CONFIG_STORED_BYTES} bytes as JSON text once stored, where numbers are written out in full "
+        f"(1e308 takes 309 bytes): larger is a 413. No NUL in keys or strings, no NaN or Infinity, at most "
+        f"{MAX_CONFIG_DEPTH} levels deep.",
+        examples=[{"replicas": 3, "region": "eu-west-1"}],
+        json_schema_extra={"x-max-stored-bytes": MAX_CONFIG_STORED_BYTES},
+    ),
 ]
 
 APPLICATION_ID = "01JD7X8N3QYF4M2W6R9T0BCSKZ"
@@ -103,6 +128,10 @@ class ApplicationIn(Request):
 class ApplicationSummary(BaseModel):
     """An application as listed."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": APPLICATION_ID, "name": "billing", "comments": "owned by team X"}]}
+    )
+
     id: UlidText
     name: str
     comments: str | None
@@ -111,11 +140,29 @@ class ApplicationSummary(BaseModel):
 class Application(ApplicationSummary):
     """An application with the ids of its configurations, in creation order."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": APPLICATION_ID,
+                    "name": "billing",
+                    "comments": "owned by team X",
+                    "configuration_ids": [CONFIGURATION_ID],
+                }
+            ]
+        }
+    )
+
     configuration_ids: list[UlidText] = Field(examples=[[CONFIGURATION_ID]])
+
+
+_CONFIGURATION = {"name": "production", "comments": "eu-west-1 cluster", "config": {"replicas": 3, "ratio": 0.25}}
 
 
 class ConfigurationIn(Request):
     """A configuration to create."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"application_id": APPLICATION_ID} | _CONFIGURATION]})
 
     application_id: Ulid
     name: Name
@@ -126,6 +173,8 @@ class ConfigurationIn(Request):
 class ConfigurationUpdate(Request):
     """The full replacement of a configuration. `application_id` can never change: send the current one or none."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [_CONFIGURATION]})
+
     name: Name
     comments: Comments = None
     config: Config
@@ -134,6 +183,10 @@ class ConfigurationUpdate(Request):
 
 class Configuration(BaseModel):
     """A configuration: a JSON object of settings belonging to one application."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"id": CONFIGURATION_ID, "application_id": APPLICATION_ID} | _CONFIGURATION]}
+    )
 
     id: UlidText
     application_id: UlidText
@@ -157,3 +210,9 @@ class Problem(BaseModel):
     detail: str = Field(examples=['an application named "billing" already exists'])
     sqlstate: str | None = Field(default=None, description="The database's SQLSTATE, when it raised the error.")
     errors: list[FieldError] | None = Field(default=None, description="What failed validation, for a 400.")
+
+
+class Status(BaseModel):
+    """What a probe answers when all is well."""
+
+    status: str = Field(examples=["ok"])

@@ -23,7 +23,11 @@ def test_missing_packages_are_named_with_the_command_that_installs_them():
         script = TOOLCHAIN.read_text() + '\napt_install "the browser tests" appconfig-no-such-package bash\n'
 
         result = subprocess.run(
-            ["/bin/bash", "-c", script], env={"PATH": str(bin_dir), "HOME": "/nonexistent"}, user=user, capture_output=True, text=True
+            ["/bin/bash", "-c", script],
+            env={"PATH": str(bin_dir), "HOME": "/nonexistent"},
+            user=user,
+            capture_output=True,
+            text=True,
         )
     finally:
         shutil.rmtree(bin_dir)

@@ -26,6 +26,12 @@ Limit = Annotated[
     int | None,
     Query(ge=1, le=MAX_PAGE, description=f"Page size (1-{MAX_PAGE}). Without it every application is returned."),
 ]
+LINK = {
+    "Link": {
+        "description": 'With `limit`, while more applications follow: `</api/v1/applications?limit=N&after=ID>; rel="next"`.',
+        "schema": {"type": "string"},
+    }
+}
 After = Annotated[UlidText | None, Query(description="Return the applications after this id (keyset pagination).")]
 
 
@@ -62,7 +68,11 @@ async def get_application(application_id: UlidText, db: Db) -> JsonText:
     return JsonText(await db.fetch_value("SELECT app_get(%s)", (application_id,), idempotent=True))
 
 
-@router.get("", response_model=list[ApplicationSummary], responses=responses(400, 503))
+@router.get(
+    "",
+    response_model=list[ApplicationSummary],
+    responses={200: {"headers": LINK}} | responses(400, 503),
+)
 async def list_applications(db: Db, request: Request, limit: Limit = None, after: After = None) -> Response:
     """Applications ordered by id: all of them, streamed, or one page when `limit` is given.
 

@@ -16,11 +16,24 @@ router = APIRouter(prefix="/configurations", tags=["configurations"], route_clas
     "",
     status_code=201,
     response_model=Configuration,
-    responses=created("configuration") | responses(400, 409, 413, 415, 503),
+    responses=created("configuration")
+    | responses(
+        400,
+        409,
+        413,
+        415,
+        503,
+        s400="Invalid request, or no application has that `application_id` (SQLSTATE 23503)",
+        s413="Request body too large, or `config` over 1 MiB as stored (SQLSTATE 54000)",
+    ),
     dependencies=[JsonBody],
 )
 async def create_configuration(body: ConfigurationIn, db: Db, request: Request) -> JsonText:
-    """Create a configuration of an existing application; its name must be unique within that application."""
+    """Create a configuration of an existing application; its name must be unique within that application.
+
+    An `application_id` that names no application is a 400 (SQLSTATE 23503). `config` is stored as
+    jsonb, numbers exactly as sent, and may take at most 1 MiB as JSON text once stored (else 413).
+    """
     new_id = ids.new_id()
     text = await db.fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
@@ -33,11 +46,23 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
 @router.put(
     "/{configuration_id}",
     response_model=Configuration,
-    responses=responses(400, 404, 409, 413, 415, 503),
+    responses=responses(
+        400,
+        404,
+        409,
+        413,
+        415,
+        503,
+        s400="Invalid request, or `application_id` names another application (SQLSTATE 22023)",
+        s413="Request body too large, or `config` over 1 MiB as stored (SQLSTATE 54000)",
+    ),
     dependencies=[JsonBody],
 )
 async def replace_configuration(configuration_id: UlidText, body: ConfigurationUpdate, db: Db) -> JsonText:
-    """Replace a configuration's name, comments and config. Its application never changes."""
+    """Replace a configuration's name, comments and config. Its application never changes.
+
+    Sending an `application_id` other than the configuration's own is a 400 (SQLSTATE 22023).
+    """
     application_id = str(body.application_id) if body.application_id is not None else None
     text = await db.fetch_value(
         "SELECT config_update(%s, %s, %s, %s, %s)",

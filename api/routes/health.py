@@ -3,18 +3,19 @@
 from fastapi import APIRouter, Request
 
 from api.errors import ServiceUnavailable
+from api.models import Status
 from api.problems import responses
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness")
+@router.get("/healthz", summary="Liveness", response_model=Status)
 async def healthz() -> dict[str, str]:
     """Answers while the process serves requests; does no database work."""
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness", responses=responses(503))
+@router.get("/readyz", summary="Readiness", response_model=Status, responses=responses(503))
 async def readyz(request: Request) -> dict[str, str]:
     """200 when the database answers and its schema matches this release; 503 with the reasons otherwise."""
     problems = await request.app.state.readiness.problems()
