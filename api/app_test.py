@@ -3,7 +3,6 @@ import logging
 import re
 
 import pytest
-
 from fastapi.testclient import TestClient
 
 from api.app import create_app

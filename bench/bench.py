@@ -35,6 +35,7 @@ from api.embedded import EmbeddedPostgres, throwaway_cluster  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
+DOCS = ROOT / "docs"
 SWEEP = (1, 4, 16, 64)
 CONCURRENCY = 16
 TARGETS = {
@@ -430,11 +431,38 @@ def markdown(results: Results) -> str:
         ]
     lines += ["", "| ratio | value |", "|---|---:|"]
     lines += [f"| {name} | {value:.2f} |" for name, value in ratios(results).items()]
-    lines += ["", "| target | measured | goal | met |", "|---|---:|---|---|"]
-    lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} |" for n, m, g, ok in verdicts(results)]
+    lines += ["", targets_markdown(results).rstrip()]
     if results.notes:
         lines += [""] + [f"- {note}" for note in results.notes]
     return "\n".join(lines) + "\n"
+
+
+def targets_markdown(results: Results) -> str:
+    lines = ["| target | measured | goal | met |", "|---|---:|---|---|"]
+    lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} |" for n, m, g, ok in verdicts(results)]
+    return "\n".join(lines) + "\n"
+
+
+def replace_between_markers(path: Path, name: str, text: str) -> None:
+    """Put `text` between `<!-- name:start -->` and `<!-- name:end -->`, the only part of `path` it changes.
+
+    Each marker must be there exactly once, start before end; otherwise nothing is written.
+    """
+    document = path.read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    if document.count(start) != 1 or document.count(end) != 1 or document.index(start) > document.index(end):
+        raise ValueError(f"{path} must hold {start} and then {end}, once each")
+    head, rest = document.split(start)
+    _, tail = rest.split(end)
+    path.write_text(f"{head}{start}\n{text.rstrip()}\n{end}{tail}")
+
+
+def publish(results: Results, chart_path: Path) -> None:
+    """The latest full run into the docs: every table in docs/benchmarks.md, the targets and chart in the README."""
+    replace_between_markers(DOCS / "benchmarks.md", "bench:results", markdown(results))
+    heading = f"Targets, from the run of {results.started} ({results.machine}):\n\n"
+    replace_between_markers(ROOT / "README.md", "bench:targets", heading + targets_markdown(results))
+    shutil.copyfile(chart_path, DOCS / "bench-get-sweep.png")
 
 
 def chart(results: Results, path: Path) -> None:
@@ -598,11 +626,13 @@ def main(argv: list[str] | None = None) -> int:
     (RESULTS / f"bench-{stamp}.json").write_text(
         json.dumps({**asdict(results), "ratios": ratios(results), "targets": TARGETS}, indent=2)
     )
-    if not args.quick:
-        chart(results, RESULTS / f"bench-{stamp}.png")
     print()
     print(table)
     print(f"written to results/bench-{stamp}.* in {time.monotonic() - started:.0f} s")
+    if not args.quick:  # a full run is what the docs show
+        chart(results, RESULTS / f"bench-{stamp}.png")
+        publish(results, RESULTS / f"bench-{stamp}.png")
+        print("and to docs/benchmarks.md, the README's targets table and docs/bench-get-sweep.png")
     return 0
 
 

@@ -81,3 +81,44 @@ def test_the_table_names_every_run_and_target():
     assert "| HTTP get_app_c16 | 2,500 |" in table
     assert "| pgbench app_create_c16 | 12,000 |" in table
     assert "| list 1M: rows/s / COPY rows/s | 0.25 | >= 0.5 | NO |" in table
+
+
+def test_results_go_between_the_markers_and_nowhere_else(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- bench:x:start -->\nold\nrows\n<!-- bench:x:end -->\noutro, cut mid-wo")
+
+    bench.replace_between_markers(page, "bench:x", "new table\n")
+    bench.replace_between_markers(page, "bench:x", "newer table\n")  # again: still one block
+
+    assert page.read_text() == "intro\n<!-- bench:x:start -->\nnewer table\n<!-- bench:x:end -->\noutro, cut mid-wo"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "no markers at all",
+        "<!-- bench:x:end --> before <!-- bench:x:start -->",
+        "<!-- bench:x:start --> a <!-- bench:x:end --> twice <!-- bench:x:start --> <!-- bench:x:end -->",
+        "<!-- bench:x:start --> never ended",
+    ],
+)
+def test_without_exactly_one_pair_of_markers_nothing_is_written(tmp_path, text):
+    page = tmp_path / "page.md"
+    page.write_text(text)
+
+    with pytest.raises(ValueError):
+        bench.replace_between_markers(page, "bench:x", "table")
+    assert page.read_text() == text
+
+
+def test_the_docs_hold_the_markers_the_bench_writes_between():
+    for path, name in ((bench.DOCS / "benchmarks.md", "bench:results"), (bench.ROOT / "README.md", "bench:targets")):
+        text = path.read_text()
+        assert text.count(f"<!-- {name}:start -->") == 1 and text.count(f"<!-- {name}:end -->") == 1
+
+
+def test_the_readme_keeps_only_the_targets_and_the_chart():
+    readme = (bench.ROOT / "README.md").read_text()
+
+    assert "| run | rate (/s) |" not in readme  # the full tables live in docs/benchmarks.md
+    assert "](docs/benchmarks.md)" in readme and "docs/bench-get-sweep.png" in readme

@@ -28,7 +28,8 @@ Limit = Annotated[
 ]
 LINK = {
     "Link": {
-        "description": 'With `limit`, while more applications follow: `</api/v1/applications?limit=N&after=ID>; rel="next"`.',
+        "description": "With `limit`, while more applications follow: "
+        '`</api/v1/applications?limit=N&after=ID>; rel="next"` (a relative reference).',
         "schema": {"type": "string"},
     }
 }

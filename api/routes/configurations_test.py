@@ -165,8 +165,8 @@ EXACT_NUMBERS = [
 
 @pytest.mark.parametrize("number", EXACT_NUMBERS)
 def test_numbers_are_stored_as_psql_stores_the_same_json(client, app_id, rows, number):
-    document = '{"k": %s, "list": [%s, {"n": %s}]}' % (number, number, number)
-    body = '{"application_id": "%s", "name": "n", "config": %s}' % (app_id, document)
+    document = f'{{"k": {number}, "list": [{number}, {{"n": {number}}}]}}'
+    body = f'{{"application_id": "{app_id}", "name": "n", "config": {document}}}'
 
     created = client.post(URL, content=body, headers={"Content-Type": "application/json"})
     assert created.status_code == 201, created.text
@@ -194,7 +194,7 @@ def test_replacing_keeps_numbers_exact_too(client, app_id, rows):
 def test_a_config_over_1_mib_once_stored_is_413_and_nothing_is_stored(client, app_id, problem, rows):
     # 70 KB of 1e308s: jsonb writes each as 309 digits, 3 MB in all.
     config = "{" + ", ".join(f'"k{i}": 1e308' for i in range(5400)) + "}"
-    body = '{"application_id": "%s", "name": "n", "config": %s}' % (app_id, config)
+    body = f'{{"application_id": "{app_id}", "name": "n", "config": {config}}}'
 
     assert len(body) < 90_000
     problem(client.post(URL, content=body, headers={"Content-Type": "application/json"}), 413, "54000")

@@ -18,6 +18,7 @@ CONDITIONS = {
     "null_value_not_allowed": "22004",
     "invalid_parameter_value": "22023",
     "string_data_right_truncation": "22001",
+    "program_limit_exceeded": "54000",
 }
 
 
