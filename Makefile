@@ -39,7 +39,7 @@ lint:
 	$(RUN) ruff format --check .
 
 fuzz:
-	FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random $(RUN) pytest -p no:cacheprovider --no-cov api/schema_fuzz_test.py
+	$(RUN) env FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random pytest -s -p no:cacheprovider --no-cov api/schema_fuzz_test.py
 
 bench:
 	$(RUN) python bench/bench.py

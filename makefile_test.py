@@ -31,3 +31,10 @@ def test_make_run_and_the_database_targets_use_the_serving_groups():
     for target in ("run", "dev", "migrate", "status", "verify", "db-start", "db-stop", "db-status", "psql"):
         recipe = re.search(rf"^{target}:\n\t(.*)$", MAKEFILE, re.MULTILINE).group(1)
         assert recipe.startswith("$(SERVE) "), target
+
+
+def test_make_fuzz_hands_its_settings_to_pytest_itself():
+    # `NAME=value $(RUN) ...` would set them for the toolchain's eval only, not for pytest.
+    recipe = re.search(r"^fuzz:\n\t(.*)$", MAKEFILE, re.MULTILINE).group(1)
+
+    assert recipe.startswith("$(RUN) env FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random pytest ")

@@ -74,6 +74,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         default_response_class=JsonResponse,
         # Operation ids are the handlers' names (create_application, ...): what generated clients call.
         generate_unique_id_function=lambda route: route.name,
+        # Starlette's redirect of "/path/" to "/path" is absolute, built from the client's Host header.
+        redirect_slashes=False,
         docs_url=None,  # served by api.routes.docs, without a CDN
         redoc_url=None,
     )

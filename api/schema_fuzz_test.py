@@ -27,5 +27,6 @@ def test_schemathesis_finds_no_failure(migrated_dsn, launch_api, tmp_path):
     # Run where its state (.schemathesis/, reports) is thrown away: never in the checkout.
     result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=600)
 
+    print(result.stdout[-3000:])  # the summary, for `make fuzz` (which runs pytest -s)
     assert result.returncode == 0, result.stdout[-6000:]
     assert " passed" in result.stdout

@@ -189,3 +189,15 @@ def test_exact_last_page_has_no_link(client):
 )
 def test_list_bad_pagination_is_400(client, problem, params):
     problem(client.get(URL, params=params), 400)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/applications?limit=1", "/api/v1/applications/", "/docs/"])
+def test_no_header_reflects_the_clients_host(client, path):
+    for name in ("a", "b"):
+        client.post(URL, json={"name": name})
+
+    response = client.get(path, headers={"Host": "evil.example"}, follow_redirects=False)
+
+    assert "evil.example" not in str(response.headers)
+    if "link" in response.headers:
+        assert response.headers["link"].startswith("</api/v1/applications?limit=1&after=")
