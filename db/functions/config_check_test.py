@@ -1,6 +1,8 @@
 import pytest
 from psycopg2.extras import Json
 
+from api.models import MAX_CONFIG_STORED_BYTES
+
 
 def test_objects_pass(call):
     assert call("config_check", Json({"a": [1, {"b": None}]})) == {"a": [1, {"b": None}]}
@@ -14,8 +16,8 @@ def test_other_json_types_are_22023(sqlstate, not_an_object):
 def test_sql_null_is_22004(sqlstate):
     assert sqlstate("config_check", None) == "22004"
 
-
-LIMIT = 1_048_576
+# The API documents the limit the function enforces: the same number.
+LIMIT = MAX_CONFIG_STORED_BYTES
 
 
 def _of_text_size(size: int) -> str:
