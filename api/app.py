@@ -8,17 +8,14 @@ database pool is opened at start-up and closed at shutdown (the lifespan).
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.openapi.utils import get_openapi
 
-from api import problems
+from api import openapi, problems
 from api.body_guard import BodyGuard
 from api.database import Database
 from api.embedded import database_url
 from api.logs import configure_logging, stop_logging
-from api.models import Problem
 from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routes import JsonResponse, applications, configurations, docs, health
@@ -27,15 +24,6 @@ from api.settings import Settings
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-
-# Every response carries one (api.request_log).
-REQUEST_ID_HEADER = {
-    "X-Request-ID": {
-        "description": "The request's id: the client's own when it sent a sensible one, else a new one. "
-        "Every log line of the request carries it.",
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@/+=-]{1,128}$"},
-    }
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -91,24 +79,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     docs.install(app)
 
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    openapi.install(app)
     return app
-
-
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """FastAPI's document, less the 422 it adds to every operation: validation failures are 400 here."""
-    if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-        for path in schema["paths"].values():
-            for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
-                for response in operation.get("responses", {}).values():
-                    response.setdefault("headers", {}).update(REQUEST_ID_HEADER)
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for name in ("HTTPValidationError", "ValidationError"):
-            components.pop(name, None)
-        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-        components.update(problem.pop("$defs", {}))
-        components["Problem"] = problem
-        app.openapi_schema = schema
-    return app.openapi_schema

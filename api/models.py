@@ -113,11 +113,13 @@ UlidText = Annotated[str, AfterValidator(_ulid_text), WithJsonSchema(_ULID_SCHEM
 Ulid = Annotated[ULID, BeforeValidator(_ulid_text), PlainSerializer(str, return_type=str), WithJsonSchema(_ULID_SCHEMA)]
 
 
-class Request(BaseModel):
+class StrictBody(BaseModel):
+    """A request body: unknown fields are refused."""
+
     model_config = ConfigDict(extra="forbid")
 
 
-class ApplicationIn(Request):
+class ApplicationIn(StrictBody):
     """An application to create, or the full replacement of one (omitted comments become null)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"name": "billing", "comments": "owned by team X"}]})
@@ -159,7 +161,7 @@ class Application(ApplicationSummary):
 _CONFIGURATION = {"name": "production", "comments": "eu-west-1 cluster", "config": {"replicas": 3, "ratio": 0.25}}
 
 
-class ConfigurationIn(Request):
+class ConfigurationIn(StrictBody):
     """A configuration to create."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"application_id": APPLICATION_ID} | _CONFIGURATION]})
@@ -170,7 +172,7 @@ class ConfigurationIn(Request):
     config: Config
 
 
-class ConfigurationUpdate(Request):
+class ConfigurationUpdate(StrictBody):
     """The full replacement of a configuration. `application_id` can never change: send the current one or none."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [_CONFIGURATION]})

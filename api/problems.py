@@ -46,49 +46,6 @@ def _problem(
     return JsonResponse(body, status_code=status, headers=headers, media_type=MEDIA_TYPE)
 
 
-# One realistic problem per status, for the OpenAPI document.
-_EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
-    400: (
-        "Invalid request",
-        {
-            "detail": "body.name: String should have at most 256 characters",
-            "errors": [
-                {"loc": ["body", "name"], "msg": "String should have at most 256 characters", "type": "string_too_long"}
-            ],
-        },
-    ),
-    404: ("Not found", {"detail": "application 01JD7X8N3QYF4M2W6R9T0BCSKZ does not exist", "sqlstate": "P0002"}),
-    409: ("Conflict", {"detail": 'an application named "billing" already exists', "sqlstate": "23505"}),
-    413: ("Request body too large", {"detail": "The request body is larger than 1048576 bytes."}),
-    415: ("Request body not JSON", {"detail": "Send the request body as JSON, with Content-Type: application/json."}),
-    503: (
-        "Database unavailable, or no connection free in time",
-        {"detail": "The database is not available right now; try again shortly."},
-    ),
-}
-
-RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
-
-
-def responses(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for the problem statuses an operation can answer with, each with its example.
-
-    `descriptions` replace the generic text of a status (`s400="..."`) where the operation has more to say.
-    """
-    documented: dict[int | str, dict[str, Any]] = {}
-    for status in statuses:
-        description, fields = _EXAMPLES[status]
-        example = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status} | fields
-        documented[status] = {
-            "description": descriptions.get(f"s{status}", description),
-            # The Problem schema is added to the document by api.app.
-            "content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}, "example": example}},
-        }
-        if status == 503:
-            documented[status]["headers"] = RETRY_AFTER
-    return documented
-
-
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Only where, what and why: pydantic's `input` and `ctx` may echo large or odd input back.
     return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]

@@ -21,8 +21,3 @@ class JsonResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8")
-
-
-def created(what: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI for a 201 whose Location header is the URL of the new resource."""
-    return {201: {"headers": {"Location": {"description": f"URL of the new {what}", "schema": {"type": "string"}}}}}

@@ -12,8 +12,8 @@ from api import ids
 from api.database import Database
 from api.deps import Db, JsonBody
 from api.models import Application, ApplicationIn, ApplicationSummary, UlidText
-from api.problems import responses
-from api.routes import JsonText, created
+from api.openapi import created, problems
+from api.routes import JsonText
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -40,7 +40,7 @@ After = Annotated[UlidText | None, Query(description="Return the applications af
     "",
     status_code=201,
     response_model=Application,
-    responses=created("application") | responses(400, 409, 413, 415, 503),
+    responses=created("application") | problems(400, 409, 413, 415, 503),
     dependencies=[JsonBody],
 )
 async def create_application(body: ApplicationIn, db: Db, request: Request) -> JsonText:
@@ -54,7 +54,7 @@ async def create_application(body: ApplicationIn, db: Db, request: Request) -> J
 @router.put(
     "/{application_id}",
     response_model=Application,
-    responses=responses(400, 404, 409, 413, 415, 503),
+    responses=problems(400, 404, 409, 413, 415, 503),
     dependencies=[JsonBody],
 )
 async def replace_application(application_id: UlidText, body: ApplicationIn, db: Db) -> JsonText:
@@ -63,7 +63,7 @@ async def replace_application(application_id: UlidText, body: ApplicationIn, db:
     return JsonText(text)
 
 
-@router.get("/{application_id}", response_model=Application, responses=responses(400, 404, 503))
+@router.get("/{application_id}", response_model=Application, responses=problems(400, 404, 503))
 async def get_application(application_id: UlidText, db: Db) -> JsonText:
     """An application with the ids of its configurations, in creation order."""
     return JsonText(await db.fetch_value("SELECT app_get(%s)", (application_id,), idempotent=True))
@@ -72,7 +72,7 @@ async def get_application(application_id: UlidText, db: Db) -> JsonText:
 @router.get(
     "",
     response_model=list[ApplicationSummary],
-    responses={200: {"headers": LINK}} | responses(400, 503),
+    responses={200: {"headers": LINK}} | problems(400, 503),
 )
 async def list_applications(db: Db, request: Request, limit: Limit = None, after: After = None) -> Response:
     """Applications ordered by id: all of them, streamed, or one page when `limit` is given.

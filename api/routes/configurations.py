@@ -5,8 +5,8 @@ from fastapi import APIRouter, Request
 from api import exact_json, ids
 from api.deps import Db, JsonBody
 from api.models import Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
-from api.problems import responses
-from api.routes import JsonText, created
+from api.openapi import created, problems
+from api.routes import JsonText
 
 # Configs go to jsonb with their numbers exactly as sent (api.exact_json).
 router = APIRouter(prefix="/configurations", tags=["configurations"], route_class=exact_json.ExactJsonRoute)
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/configurations", tags=["configurations"], route_clas
     status_code=201,
     response_model=Configuration,
     responses=created("configuration")
-    | responses(
+    | problems(
         400,
         409,
         413,
@@ -46,7 +46,7 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
 @router.put(
     "/{configuration_id}",
     response_model=Configuration,
-    responses=responses(
+    responses=problems(
         400,
         404,
         409,
@@ -71,7 +71,7 @@ async def replace_configuration(configuration_id: UlidText, body: ConfigurationU
     return JsonText(text)
 
 
-@router.get("/{configuration_id}", response_model=Configuration, responses=responses(400, 404, 503))
+@router.get("/{configuration_id}", response_model=Configuration, responses=problems(400, 404, 503))
 async def get_configuration(configuration_id: UlidText, db: Db) -> JsonText:
     """A configuration with its config object."""
     return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,), idempotent=True))

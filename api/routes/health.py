@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 
 from api.errors import ServiceUnavailable
 from api.models import Status
-from api.problems import responses
+from api.openapi import problems
 
 router = APIRouter(tags=["health"])
 
@@ -15,7 +15,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness", response_model=Status, responses=responses(503))
+@router.get("/readyz", summary="Readiness", response_model=Status, responses=problems(503))
 async def readyz(request: Request) -> dict[str, str]:
     """200 when the database answers and its schema matches this release; 503 with the reasons otherwise."""
     problems = await request.app.state.readiness.problems()

@@ -27,25 +27,26 @@ def test_not_ready_when_the_database_cannot_be_reached(settings, tmp_path, probl
     assert "cannot be reached" in body["detail"]
 
 
-def test_not_ready_when_a_function_was_changed_by_hand(settings, migrated_dsn, problem):
-    conn = psycopg2.connect(migrated_dsn)
+def test_not_ready_when_a_function_was_changed_by_hand(settings, fresh_dsn, problem):
+    conn = psycopg2.connect(fresh_dsn)
     with conn, conn.cursor() as cur:
         cur.execute("CREATE OR REPLACE FUNCTION ulid_generate() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$")
     conn.close()
 
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings.model_copy(update={"database_url": fresh_dsn}))) as client:
         body = problem(client.get("/readyz"), 503)
 
     assert "ulid_generate" in body["detail"]
 
 
-def test_the_result_is_cached_briefly(client, migrated_dsn):
-    assert client.get("/readyz").status_code == 200
-    conn = psycopg2.connect(migrated_dsn)
-    with conn, conn.cursor() as cur:
-        cur.execute("DROP FUNCTION ulid_generate()")
-    conn.close()
+def test_the_result_is_cached_briefly(settings, fresh_dsn):
+    with TestClient(create_app(settings.model_copy(update={"database_url": fresh_dsn}))) as client:
+        assert client.get("/readyz").status_code == 200
+        conn = psycopg2.connect(fresh_dsn)
+        with conn, conn.cursor() as cur:
+            cur.execute("DROP FUNCTION ulid_generate()")
+        conn.close()
 
-    assert client.get("/readyz").status_code == 200  # within the cache window
-    client.app.state.readiness._checked_at = -float("inf")
-    assert client.get("/readyz").status_code == 503
+        assert client.get("/readyz").status_code == 200  # within the cache window
+        client.app.state.readiness._checked_at = -float("inf")
+        assert client.get("/readyz").status_code == 503

@@ -16,6 +16,7 @@ def test_other_json_types_are_22023(sqlstate, not_an_object):
 def test_sql_null_is_22004(sqlstate):
     assert sqlstate("config_check", None) == "22004"
 
+
 # The API documents the limit the function enforces: the same number.
 LIMIT = MAX_CONFIG_STORED_BYTES
 
