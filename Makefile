@@ -16,7 +16,7 @@ help:
 	@echo "make test       the test suite against a throw-away PostgreSQL 16, with coverage"
 	@echo "make lint       ruff: lint and formatting"
 	@echo "make fuzz       schemathesis against the live API, 300 examples per operation"
-	@echo "make bench      the API against its ceilings (pgbench, /healthz); needs wrk"
+	@echo "make bench      the API against its ceilings (pgbench, /healthz), with wrk (installed if missing)"
 	@echo "make migrate    apply pending migrations and redeploy changed functions"
 	@echo "make status     list migrations and the state of the function set"
 	@echo "make verify     exit non-zero unless the database matches this checkout"
@@ -42,25 +42,25 @@ fuzz:
 	$(RUN) env FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random pytest -s -p no:cacheprovider --no-cov api/schema_fuzz_test.py
 
 bench:
-	$(RUN) python bench/bench.py
+	eval "$$(bash scripts/toolchain.sh --bench)" && uv run --locked python -m bench
 
 migrate:
-	$(SERVE) python migrations.py up
+	$(SERVE) python -m devtools.embedded exec python migrations.py up
 
 status:
-	$(SERVE) python migrations.py status
+	$(SERVE) python -m devtools.embedded exec python migrations.py status
 
 verify:
-	$(SERVE) python migrations.py verify
+	$(SERVE) python -m devtools.embedded exec python migrations.py verify
 
 db-start:
-	$(SERVE) python -m api.embedded start
+	$(SERVE) python -m devtools.embedded start
 
 db-stop:
-	$(SERVE) python -m api.embedded stop
+	$(SERVE) python -m devtools.embedded stop
 
 db-status:
-	$(SERVE) python -m api.embedded status
+	$(SERVE) python -m devtools.embedded status
 
 psql:
-	$(SERVE) python -m api.embedded psql
+	$(SERVE) python -m devtools.embedded psql

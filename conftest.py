@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from api.embedded import EmbeddedPostgres, throwaway_cluster
+from devtools.embedded import EmbeddedPostgres, throwaway_cluster
 
 
 @pytest.fixture(scope="session")

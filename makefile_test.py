@@ -4,7 +4,7 @@ import re
 import shutil
 import subprocess
 
-from api.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 MAKEFILE = (PROJECT_ROOT / "Makefile").read_text()
 

@@ -38,6 +38,8 @@ import psycopg2
 import psycopg2.extensions
 import sqlparse
 
+from settings import Settings
+
 PROJECT_ROOT = Path(__file__).resolve().parent
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 FUNCTION_NAME = re.compile(r"^[a-z_][a-z0-9_]*\.sql$")
@@ -406,15 +408,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     layout = Layout(args.migrations_dir, args.functions_dir)
 
-    from api.embedded import database_url
-    from api.logs import configure_logging
-    from api.settings import Settings
-
-    settings = Settings()
-    configure_logging(settings.log_level)
+    dsn = Settings().database_url
+    if not dsn:
+        print(
+            "migrations.py: DATABASE_URL is not set (environment or .env); "
+            "`make migrate` uses the embedded server when none is configured",
+            file=sys.stderr,
+        )
+        return Exit.USAGE
     try:
-        conn = connect(database_url(settings))
-    except (psycopg2.OperationalError, RuntimeError) as exc:
+        conn = connect(dsn)
+    except psycopg2.OperationalError as exc:
         print(f"migrations.py: cannot reach the database: {str(exc).strip()}", file=sys.stderr)
         return Exit.FAILED
     try:

@@ -14,12 +14,11 @@ from fastapi import APIRouter, FastAPI
 from api import openapi, problems
 from api.body_guard import BodyGuard
 from api.database import Database
-from api.embedded import database_url
 from api.logs import configure_logging, stop_logging
 from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routes import JsonResponse, applications, configurations, docs, health
-from api.settings import Settings
+from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +31,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        dsn = database_url(settings)
+        dsn = settings.database_url
+        if not dsn:
+            # The app never starts a database itself: `python -m api` resolves one before serving.
+            raise RuntimeError("DATABASE_URL is not set; `make run` (python -m api) starts the embedded server")
         database = Database(
             dsn,
             settings.pool_min_size,

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import Settings
+from settings import Settings
 
 
 def test_requests_while_the_database_is_unreachable_are_503_with_retry_after(tmp_path, problem):

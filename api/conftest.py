@@ -1,20 +1,16 @@
 """Fixtures for the API tests: the app on a freshly migrated database, through httpx."""
 
-import os
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import httpx
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.settings import PROJECT_ROOT, Settings
+from devtools.api_process import ApiProcess
+from settings import Settings
 
 
 @pytest.fixture
@@ -60,44 +56,19 @@ def problem() -> Callable[..., dict]:
     return problem
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def launch_api(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen, str, Path]]]:
     """`launch_api(dsn, NAME=value, ...)`: `python -m api` in a process of its own, serving.
 
     Returns the process, its base URL and the file its log goes to; stopped after the test.
     """
-    processes: list[subprocess.Popen] = []
+    started: list[ApiProcess] = []
 
     def launch(dsn: str, **env: str) -> tuple[subprocess.Popen, str, Path]:
-        port = free_port()
-        log = tmp_path / f"api-{port}.log"
-        with log.open("w") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "api"],
-                env={**os.environ, "DATABASE_URL": dsn, "PORT": str(port), **env},
-                stdout=sink,
-                stderr=sink,
-                cwd=PROJECT_ROOT,
-            )
-        processes.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    return process, base, log
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(f"the API did not start: {log.read_text()}")
+        api = ApiProcess(dsn, tmp_path / f"api-{len(started)}.log", start_timeout=15, **env)
+        started.append(api)
+        return api.process, api.base, api.log
 
     yield launch
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(15)
+    for api in started:
+        api.stop()

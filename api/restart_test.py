@@ -10,8 +10,8 @@ import pytest
 
 import migrations
 from api.app import create_app
-from api.embedded import throwaway_cluster
-from api.settings import Settings
+from devtools.embedded import throwaway_cluster
+from settings import Settings
 
 APPS = "/api/v1/applications"
 POOL = 4

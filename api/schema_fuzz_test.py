@@ -9,7 +9,7 @@ import shutil
 import subprocess
 import sys
 
-from api.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 MAX_EXAMPLES = os.environ.get("FUZZ_MAX_EXAMPLES", "15")
 SEED = os.environ.get("FUZZ_SEED", "1")

@@ -14,9 +14,8 @@ import sys
 import uvicorn
 
 import migrations
-from api.embedded import development_cluster
 from api.logs import configure_logging
-from api.settings import Settings
+from settings import Settings
 
 log = logging.getLogger("api")
 
@@ -29,6 +28,9 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
 
     if not settings.database_url:
+        # Development only: with a DATABASE_URL the service never imports the dev tools.
+        from devtools.embedded import development_cluster
+
         dsn = development_cluster(settings).ensure_running()
         conn = migrations.connect(dsn)
         try:

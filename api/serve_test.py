@@ -7,10 +7,11 @@ import psycopg2
 import pytest
 
 import migrations
-from api import embedded, serve
+from api import serve
 from api.concurrency_test import hold_row_lock
-from api.conftest import free_port
-from api.settings import Settings
+from devtools import embedded
+from devtools.api_process import free_port
+from settings import Settings
 
 
 @pytest.fixture

@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,11 +29,10 @@ from pathlib import Path
 import httpx
 import psycopg2
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import migrations  # noqa: E402
-from api.embedded import EmbeddedPostgres, throwaway_cluster  # noqa: E402
+import migrations
+from devtools.api_process import ApiProcess, free_port
+from devtools.embedded import EmbeddedPostgres, throwaway_cluster
+from settings import PROJECT_ROOT as ROOT
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = ROOT / "results"
@@ -110,31 +111,6 @@ def parse_pgbench(output: str) -> Load:
 # -- the pieces under test -------------------------------------------------------------------
 
 
-class Api:
-    """`python -m api` in a process of its own."""
-
-    def __init__(self, dsn: str, port: int, log: Path, **settings: str) -> None:
-        env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(port), **settings}
-        self.base = f"http://127.0.0.1:{port}"
-        self.log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "api"], cwd=ROOT, env=env, stdout=self.log, stderr=self.log
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the API did not start; see {log}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
-        self.log.close()
-
-
 def wrk(url: str, connections: int, seconds: float, script: Path | None = None, **env: str) -> Load:
     threads = max(1, min(2, connections))
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
@@ -171,14 +147,6 @@ def sql(dsn: str, statement: str) -> list[tuple]:
         conn.close()
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 class ExternalServer:
     """The server DATABASE_URL names: the bench makes its two databases there and drops them after.
 
@@ -205,12 +173,6 @@ class ExternalServer:
         sql(self.url, f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
         sql(self.url, f"CREATE DATABASE {dbname} TEMPLATE {template}")
         self.created.append(dbname)
-
-    def init(self) -> None:
-        pass
-
-    def start(self) -> None:
-        pass
 
     def remove(self) -> None:
         for dbname in self.created:
@@ -266,7 +228,7 @@ def rss_kb(pid: int, field_name: str) -> int:
     return int(re.search(rf"^{field_name}:\s+(\d+) kB", status, re.M)[1])
 
 
-def measure_list(api: Api) -> dict[str, float]:
+def measure_list(api: ApiProcess) -> dict[str, float]:
     pid = api.process.pid
     idle = rss_kb(pid, "VmRSS")
     Path(f"/proc/{pid}/clear_refs").write_text("5")  # reset the peak (VmHWM) to the current RSS
@@ -420,7 +382,7 @@ def markdown(results: Results) -> str:
         l = results.listing  # noqa: E741
         lines += [
             "",
-            "| listing 1,000,000 applications | API | COPY ceiling |",
+            f"| listing {l['rows']:,.0f} applications | API | COPY ceiling |",
             "|---|---:|---:|",
             f"| rows | {l['rows']:,.0f} | {l['copy_rows']:,.0f} |",
             f"| total (s) | {l['total_s']:.2f} | {l['copy_total_s']:.2f} |",
@@ -495,109 +457,130 @@ def chart(results: Results, path: Path) -> None:
 # -- the run --------------------------------------------------------------------------------
 
 
+@contextmanager
+def serving(dsn: str, log: Path, **settings: str) -> Iterator[ApiProcess]:
+    api = ApiProcess(dsn, log, **settings)
+    try:
+        yield api
+    finally:
+        api.stop()
+
+
+@dataclass
+class Bench:
+    """One run: the server, what was seeded in it, and the results so far. Each stage is a method."""
+
+    args: argparse.Namespace
+    cluster: "EmbeddedPostgres | ExternalServer"
+    workdir: Path
+    results: Results
+    main_dsn: str = ""
+    app_env: dict[str, str] = field(default_factory=dict)
+    config_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def sweep(self) -> tuple[int, ...]:
+        return (CONCURRENCY,) if self.args.quick else SWEEP
+
+    def api(self, dsn: str, log_name: str, **settings: str) -> AbstractContextManager[ApiProcess]:
+        pool = str(self.args.pool_size)
+        return serving(dsn, self.workdir / log_name, POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool, **settings)
+
+    def seed(self) -> None:
+        self.main_dsn = prepare(self.cluster, "bench")
+        app_ids, config_ids = seed_main(self.main_dsn, self.args.applications, self.workdir)
+        self.app_env = {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}
+        self.config_env = {"IDS_FILE": str(config_ids), "PATH_PREFIX": "/api/v1/configurations/"}
+
+    def database_ceiling(self) -> None:
+        count, seconds, database = self.args.applications, self.args.seconds, self.results.database
+        pick_app = f"\\set n random(1, {count})\nSELECT app_get((SELECT id FROM bench.app_ids WHERE n = :n));\n"
+        pick_config = (
+            f"\\set n random(1, {3 * count})\nSELECT config_get((SELECT id FROM bench.config_ids WHERE n = :n));\n"
+        )
+        for c in self.sweep:
+            database[f"app_get_c{c}"] = pgbench(self.cluster, "bench", pick_app, c, seconds)
+        database["config_get_c16"] = pgbench(self.cluster, "bench", pick_config, CONCURRENCY, seconds)
+        create = "SELECT app_create('pgbench-' || gen_random_uuid());\n"
+        database["app_create_c16"] = pgbench(self.cluster, "bench", create, CONCURRENCY, seconds)
+
+    def one_worker(self) -> None:
+        seconds, http = self.args.seconds, self.results.http
+        with self.api(self.main_dsn, "api.log") as api:
+            for c in self.sweep:
+                http[f"healthz_c{c}"] = wrk(f"{api.base}/healthz", c, seconds)
+                http[f"get_app_c{c}"] = wrk(api.base, c, seconds, BENCH / "get_app.lua", **self.app_env)
+                stage(f"  concurrency {c}: healthz {http[f'healthz_c{c}'].rate:,.0f}/s, "
+                      f"GET app {http[f'get_app_c{c}'].rate:,.0f}/s")  # fmt: skip
+            http["get_config_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.config_env)
+            http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+
+    def two_workers(self) -> None:
+        seconds, http = self.args.seconds, self.results.http
+        with self.api(self.main_dsn, "api2.log", WORKERS="2") as api:
+            wrk(f"{api.base}/healthz", CONCURRENCY, 3)  # until both workers serve; not recorded
+            http["2 workers: healthz_c16"] = wrk(f"{api.base}/healthz", CONCURRENCY, seconds)
+            http["2 workers: get_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.app_env)
+            http["2 workers: post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+
+    def pgbouncer(self) -> None:
+        seconds, http = self.args.seconds, self.results.http
+        try:
+            bouncer = PgBouncer(self.cluster, "bench")
+        except FileNotFoundError:
+            self.results.notes.append("PgBouncer not installed (apt-get install pgbouncer): its runs were skipped.")
+            return
+        try:
+            with self.api(bouncer.dsn, "api3.log") as api:
+                get = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.app_env)
+                http["pgbouncer: get_app_c16"] = get
+                http["pgbouncer: post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+        finally:
+            bouncer.stop()
+
+    def listing(self) -> None:
+        list_dsn = prepare(self.cluster, "bench_list")
+        seed_list(list_dsn, self.args.list_rows)
+        with self.api(list_dsn, "api4.log") as api:
+            httpx.get(f"{api.base}/api/v1/applications?limit=10").raise_for_status()  # warm
+            self.results.listing = measure_list(api) | measure_copy(self.cluster, list_dsn)
+
+
+# The stages in order: what each measures, its method, and when it runs.
+STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], bool]]] = [
+    ("seeding the applications, three configurations each", Bench.seed, lambda args: True),
+    ("database ceiling: pgbench app_get, config_get and app_create", Bench.database_ceiling, lambda args: True),
+    ("HTTP ceiling and the API: one uvicorn worker, wrk", Bench.one_worker, lambda args: True),
+    ("two uvicorn workers", Bench.two_workers, lambda args: not args.quick),
+    ("through PgBouncer in transaction pooling", Bench.pgbouncer, lambda args: not args.quick),
+    ("listing every application: the API, then COPY as JSON", Bench.listing, lambda args: bool(args.list_rows)),
+]
+
+
 def run(args: argparse.Namespace) -> Results:
-    seconds = args.seconds
     results = Results(
         started=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         machine=f"{os.cpu_count()} cores, {os.uname().machine}, PostgreSQL 16 and the API on the same host",
-        seconds_per_run=seconds,
+        seconds_per_run=args.seconds,
     )
-    workdir = Path(tempfile.mkdtemp(prefix="appconfig-bench-"))
     if args.database_url:
         stage("using the server DATABASE_URL names (databases bench and bench_list, dropped after)")
-        cluster = ExternalServer(args.database_url)
+        cluster: EmbeddedPostgres | ExternalServer = ExternalServer(args.database_url)
     else:
         stage("starting a throw-away PostgreSQL 16")
         cluster = throwaway_cluster()
-    cluster.init()
-    cluster.start()
-    apis: list[Api] = []
+        cluster.init()
+        cluster.start()
+    bench = Bench(args, cluster, Path(tempfile.mkdtemp(prefix="appconfig-bench-")), results)
     try:
-        main_dsn = prepare(cluster, "bench")
-        stage(f"seeding {args.applications:,} applications with 3 configurations each")
-        app_ids, config_ids = seed_main(main_dsn, args.applications, workdir)
-
-        stage("database ceiling: pgbench app_get, config_get and app_create")
-        pick_app = "\\set n random(1, {count})\nSELECT app_get((SELECT id FROM bench.app_ids WHERE n = :n));\n"
-        pick_config = "\\set n random(1, {count})\nSELECT config_get((SELECT id FROM bench.config_ids WHERE n = :n));\n"
-        for c in SWEEP if not args.quick else (CONCURRENCY,):
-            results.database[f"app_get_c{c}"] = pgbench(
-                cluster, "bench", pick_app.format(count=args.applications), c, seconds
-            )
-        results.database["config_get_c16"] = pgbench(
-            cluster, "bench", pick_config.format(count=3 * args.applications), CONCURRENCY, seconds
-        )
-        results.database["app_create_c16"] = pgbench(
-            cluster, "bench", "SELECT app_create('pgbench-' || gen_random_uuid());\n", CONCURRENCY, seconds
-        )
-
-        stage("starting the API (one uvicorn worker, production settings)")
-        pool = str(args.pool_size)
-        api = Api(main_dsn, free_port(), workdir / "api.log", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
-        apis.append(api)
-        stage("HTTP ceiling and the API: wrk")
-        app_env = {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}
-        config_env = {"IDS_FILE": str(config_ids), "PATH_PREFIX": "/api/v1/configurations/"}
-        for c in SWEEP if not args.quick else (CONCURRENCY,):
-            results.http[f"healthz_c{c}"] = wrk(f"{api.base}/healthz", c, seconds)
-            results.http[f"get_app_c{c}"] = wrk(api.base, c, seconds, BENCH / "get_app.lua", **app_env)
-            stage(f"  concurrency {c}: healthz {results.http[f'healthz_c{c}'].rate:,.0f}/s, "
-                  f"GET app {results.http[f'get_app_c{c}'].rate:,.0f}/s")  # fmt: skip
-        results.http["get_config_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **config_env)
-        results.http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
-        api.stop()
-        apis.remove(api)
-
-        if not args.quick:
-            stage("two uvicorn workers")
-            api = Api(main_dsn, free_port(), workdir / "api2.log", WORKERS="2", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
-            apis.append(api)
-            wrk(f"{api.base}/healthz", CONCURRENCY, 3)  # until both workers serve; not recorded
-            results.http["2 workers: healthz_c16"] = wrk(f"{api.base}/healthz", CONCURRENCY, seconds)
-            results.http["2 workers: get_app_c16"] = wrk(
-                api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **app_env
-            )
-            results.http["2 workers: post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
-            api.stop()
-            apis.remove(api)
-
-            stage("through PgBouncer in transaction pooling")
-            try:
-                bouncer = PgBouncer(cluster, "bench")
-            except FileNotFoundError:
-                results.notes.append("PgBouncer not installed (apt-get install pgbouncer): its runs were skipped.")
-            else:
-                try:
-                    api = Api(bouncer.dsn, free_port(), workdir / "api3.log", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
-                    apis.append(api)
-                    results.http["pgbouncer: get_app_c16"] = wrk(
-                        api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **app_env
-                    )
-                    results.http["pgbouncer: post_app_c16"] = wrk(
-                        api.base, CONCURRENCY, seconds, BENCH / "post_app.lua"
-                    )
-                    api.stop()
-                    apis.remove(api)
-                finally:
-                    bouncer.stop()
-
-        if args.list_rows:
-            stage(f"seeding {args.list_rows:,} applications for the list")
-            list_dsn = prepare(cluster, "bench_list")
-            seed_list(list_dsn, args.list_rows)
-            stage("listing them all: the API, then COPY as JSON")
-            api = Api(list_dsn, free_port(), workdir / "api4.log", POOL_MIN_SIZE=pool, POOL_MAX_SIZE=pool)
-            apis.append(api)
-            httpx.get(f"{api.base}/api/v1/applications?limit=10").raise_for_status()  # warm
-            results.listing = measure_list(api) | measure_copy(cluster, list_dsn)
-            api.stop()
-            apis.remove(api)
+        for description, method, wanted in STAGES:
+            if wanted(args):
+                stage(description)
+                method(bench)
         return results
     finally:
-        for api in apis:
-            api.stop()
         cluster.remove()
-        shutil.rmtree(workdir, ignore_errors=True)
+        shutil.rmtree(bench.workdir, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from psycopg2 import sql
 
 from api.app import create_app
-from api.settings import Settings
+from settings import Settings
 
 
 @contextmanager

@@ -3,6 +3,7 @@
 #
 #   eval "$(bash scripts/toolchain.sh)"            # exports PATH for the current shell
 #   eval "$(bash scripts/toolchain.sh --browser)"  # the same, and Chromium for the browser tests
+#   eval "$(bash scripts/toolchain.sh --bench)"    # the same, and wrk and PgBouncer for make bench
 #
 # These machines reach the package registries but not the internet, so
 # `uv python install` cannot download an interpreter. The fallback builds
@@ -115,11 +116,20 @@ ensure_browser() {
   apt_install "the browser tests" chromium
 }
 
+# make bench drives the API with wrk and runs it behind PgBouncer too.
+ensure_bench_tools() {
+  command -v wrk >/dev/null 2>&1 && { command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ]; } && return
+  apt_install "make bench" wrk pgbouncer
+}
+
 main() {
   ensure_uv
   ensure_python
   ensure_psycopg2_build_deps
-  if [ "${1:-}" = --browser ]; then ensure_browser; fi
+  case "${1:-}" in
+    --browser) ensure_browser ;;
+    --bench) ensure_bench_tools ;;
+  esac
   say "uv $(uv --version | cut -d' ' -f2), python $(uv python find "$PY_VERSION")"
   printf 'export PATH=%q\n' "$PATH"
 }

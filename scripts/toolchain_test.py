@@ -6,7 +6,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from api.settings import PROJECT_ROOT
+from settings import PROJECT_ROOT
 
 TOOLCHAIN = PROJECT_ROOT / "scripts" / "toolchain.sh"
 

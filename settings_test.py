@@ -1,7 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
-from api.settings import Settings
+from settings import Settings
 
 
 def test_defaults_mean_embedded_database(monkeypatch):
@@ -35,7 +35,7 @@ def test_invalid_settings_are_rejected(bad):
 
 
 def test_env_example_lists_every_setting():
-    from api.settings import PROJECT_ROOT
+    from settings import PROJECT_ROOT
 
     listed = {
         line.split("=", 1)[0].lstrip("# ").lower()

@@ -5,9 +5,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from api import embedded
-from api.conftest import free_port
-from api.settings import Settings
+from devtools import embedded
+from devtools.api_process import free_port
+from settings import Settings
 
 
 @pytest.fixture

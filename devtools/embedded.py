@@ -11,7 +11,9 @@ and the cluster's directory must be reachable by that user. A checkout under a
 private home is not: then the binaries are copied to, and the cluster kept in,
 a directory under /var/tmp instead.
 
-    python -m api.embedded start|stop|status|psql
+    python -m devtools.embedded start|stop|status|psql
+    python -m devtools.embedded exec COMMAND ...   # COMMAND with DATABASE_URL set: the
+                                                   # configured one, else the embedded server's
 """
 
 import argparse
@@ -29,7 +31,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from api.settings import Settings
+from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +173,8 @@ class EmbeddedPostgres:
             with conn.cursor() as cur:
                 cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
                 if cur.fetchone() is None:
-                    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}")
+                    # FILE_COPY: for small databases, twice as fast as PostgreSQL 15's default (WAL_LOG).
+                    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY")
                     cur.execute(statement.format(sql.Identifier(dbname), sql.Identifier(template)))
         finally:
             conn.close()
@@ -229,8 +232,9 @@ def database_url(settings: Settings) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m api.embedded", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "psql"])
+    parser = argparse.ArgumentParser(prog="python -m devtools.embedded", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["start", "stop", "status", "psql", "exec"])
+    parser.add_argument("argv", nargs=argparse.REMAINDER, help="for exec: the command to run")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
@@ -238,6 +242,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "psql":
         psql = cluster.bin / "psql"
         os.execv(psql, [str(psql), database_url(settings)])
+    if args.command == "exec":
+        if not args.argv:
+            parser.error("exec needs a command")
+        os.environ["DATABASE_URL"] = database_url(settings)
+        os.execvp(args.argv[0], args.argv)
     if args.command == "start":
         print(cluster.ensure_running())
     elif args.command == "stop":

@@ -1,0 +1,50 @@
+"""`python -m api` in a process of its own, for the tests and the bench."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ApiProcess:
+    """The API on `dsn`, serving on a free port with `settings` as its environment; its output goes to `log`."""
+
+    def __init__(self, dsn: str, log: Path, *, start_timeout: float = 30, **settings: str) -> None:
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(self.port), **settings}
+        with log.open("w") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "api"], env=env, stdout=sink, stderr=sink, cwd=PROJECT_ROOT
+            )
+        deadline = time.monotonic() + start_timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.base}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                if self.process.poll() is not None:
+                    break
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the API did not start: {log.read_text()}")
+
+    def stop(self) -> None:
+        """SIGTERM, as an orchestrator stops it, and wait for the exit."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
