@@ -36,5 +36,8 @@ def test_the_service_given_a_database_url_never_imports_the_dev_tools(migrated_d
 
 
 def test_the_app_never_starts_a_database_itself():
-    with pytest.raises(RuntimeError, match="DATABASE_URL"), TestClient(create_app(Settings(_env_file=None, database_url=""))):
+    with (
+        pytest.raises(RuntimeError, match="DATABASE_URL"),
+        TestClient(create_app(Settings(_env_file=None, database_url=""))),
+    ):
         pass

@@ -7,6 +7,7 @@ import pytest
 
 import migrations
 from migrations import Exit, Layout, MigrationError
+from migrator import catalog
 
 HELLO = """CREATE OR REPLACE FUNCTION hello(p_name text) RETURNS text
   LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public, pg_temp
@@ -44,7 +45,7 @@ def query(conn, statement: str, params: tuple = ()) -> list[tuple]:
 
 
 def live_functions(conn) -> set[str]:
-    return {row[0] for row in query(conn, migrations.LIVE_FUNCTIONS)}
+    return {routine.name for routine in catalog.routines(conn)}
 
 
 def codes(state: migrations.State) -> set[Exit]:
@@ -87,7 +88,7 @@ def test_up_bootstraps_an_empty_database_with_the_exact_schema(conn, layout):
     assert query(conn, "SELECT indexname FROM pg_indexes WHERE indexname = 'idx_configurations_app_id'")
     recorded = query(conn, "SELECT name, checksum FROM migrations WHERE kind = 'migration' ORDER BY name")
     assert recorded == [(f.name, f.checksum) for f in layout.migrations()]
-    assert live_functions(conn) == {f.path.stem for f in layout.functions()}
+    assert live_functions(conn) == {f.function for f in layout.functions()}
     assert migrations.inspect(conn, layout).problems == []
 
 
@@ -106,21 +107,21 @@ def test_second_up_changes_nothing_and_says_so(conn, layout):
 
 def test_pending_migration_is_reported_then_applied(conn, layout):
     run_up(conn, layout)
-    (layout.migrations_dir / "0003_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
+    (layout.migrations_dir / "0004_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
 
     state = migrations.inspect(conn, layout)
     assert codes(state) == {Exit.PENDING}
-    assert ("0003_add_table.sql", "pending") in state.migrations
+    assert state.pending == {"0004_add_table.sql"}
 
     _, lines = run_up(conn, layout)
-    assert lines[0].startswith("applied   0003_add_table.sql")
+    assert lines[0].startswith("applied   0004_add_table.sql")
     assert query(conn, "SELECT to_regclass('extra') IS NOT NULL") == [(True,)]
     assert migrations.inspect(conn, layout).problems == []
 
 
 def test_edited_migration_is_checksum_drift_and_up_refuses(conn, layout):
     run_up(conn, layout)
-    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
+    (layout.migrations_dir / "0004_later.sql").write_text("CREATE TABLE later (id int);\n")
     init = layout.migrations_dir / "0001_init.sql"
     init.write_text(init.read_text() + "\n-- an innocent comment is still an edit\n")
 
@@ -132,7 +133,7 @@ def test_edited_migration_is_checksum_drift_and_up_refuses(conn, layout):
 
 
 def test_missing_applied_file_is_reported(conn, layout):
-    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
+    (layout.migrations_dir / "0004_later.sql").write_text("CREATE TABLE later (id int);\n")
     run_up(conn, layout)
     (layout.migrations_dir / "0001_init.sql").unlink()
 
@@ -143,7 +144,7 @@ def test_missing_applied_file_is_reported(conn, layout):
 
 
 def test_database_newer_than_code_is_reported_and_up_refuses(conn, layout):
-    newer = layout.migrations_dir / "0003_newer.sql"
+    newer = layout.migrations_dir / "0004_newer.sql"
     newer.write_text("CREATE TABLE newer (id int);\n")
     run_up(conn, layout)
     newer.unlink()
@@ -152,13 +153,13 @@ def test_database_newer_than_code_is_reported_and_up_refuses(conn, layout):
     state, lines = run_up(conn, layout)
 
     assert state.exit_code == Exit.DATABASE_NEWER
-    assert any("0003_newer.sql" in line for line in lines)
+    assert any("0004_newer.sql" in line for line in lines)
     assert "hello" not in live_functions(conn)
 
 
 def test_failing_migration_leaves_nothing_behind_and_names_file_and_line(conn, layout):
     run_up(conn, layout)
-    bad = layout.migrations_dir / "0003_bad.sql"
+    bad = layout.migrations_dir / "0004_bad.sql"
     bad.write_text(
         "-- a good statement, then a bad one\nCREATE TABLE half (id int);\n\nINSERT INTO half\n  VALUES (1), (1 / 0);\n"
     )
@@ -169,19 +170,19 @@ def test_failing_migration_leaves_nothing_behind_and_names_file_and_line(conn, l
     assert f"{bad} line 4" in str(failure.value)
     assert "division by zero" in str(failure.value)
     assert query(conn, "SELECT to_regclass('half')") == [(None,)]
-    assert query(conn, "SELECT count(*) FROM migrations WHERE name = '0003_bad.sql'") == [(0,)]
+    assert query(conn, "SELECT count(*) FROM migrations WHERE name = '0004_bad.sql'") == [(0,)]
 
 
 def test_error_position_inside_a_statement_gives_its_line(conn, layout):
-    bad = layout.migrations_dir / "0003_typo.sql"
+    bad = layout.migrations_dir / "0004_typo.sql"
     bad.write_text("CREATE TABLE ok (id int);\nSELECT id,\n       no_such_column\n  FROM ok;\n")
 
-    with pytest.raises(MigrationError, match=r"0003_typo\.sql line 3: ERROR: column \"no_such_column\""):
+    with pytest.raises(MigrationError, match=r"0004_typo\.sql line 3: ERROR: column \"no_such_column\""):
         run_up(conn, layout)
 
 
 def test_two_concurrent_ups_apply_each_migration_once(empty_dsn, layout):
-    (layout.migrations_dir / "0003_slow.sql").write_text("SELECT pg_sleep(0.5);\nCREATE TABLE slow (id int);\n")
+    (layout.migrations_dir / "0004_slow.sql").write_text("SELECT pg_sleep(0.5);\nCREATE TABLE slow (id int);\n")
     results: dict[str, list[str]] = {}
     started = threading.Barrier(2)
 
@@ -254,31 +255,31 @@ def test_function_replaced_by_hand_is_caught_by_verify_and_restored_by_up(conn, 
     run_up(conn, layout)
     query(
         conn,
-        "CREATE OR REPLACE FUNCTION ulid_generate() RETURNS text LANGUAGE sql"
+        "CREATE OR REPLACE FUNCTION app_private.ulid_generate() RETURNS text LANGUAGE sql"
         " AS $$ SELECT '00000000000000000000000000' $$; SELECT 1",
     )
 
     state = migrations.inspect(conn, layout)
     assert state.exit_code == Exit.FUNCTIONS_DIFFER
     assert [p.text for p in state.problems] == [
-        "function ulid_generate: drifted in the database: its definition is not the deployed one"
+        "function app_private.ulid_generate: drifted in the database: its definition is not the deployed one"
     ]
 
     run_up(conn, layout)
-    assert query(conn, "SELECT ulid_generate() <> '00000000000000000000000000'") == [(True,)]
+    assert query(conn, "SELECT app_private.ulid_generate() <> '00000000000000000000000000'") == [(True,)]
     assert migrations.inspect(conn, layout).problems == []
 
 
 def test_function_added_or_dropped_by_hand_is_caught(conn, layout):
     run_up(conn, layout)
     query(conn, HELLO + "; SELECT 1")
-    query(conn, "DROP FUNCTION ulid_generate(); SELECT 1")
+    query(conn, "DROP FUNCTION app_private.ulid_generate(); SELECT 1")
 
     problems = sorted(p.text for p in migrations.inspect(conn, layout).problems)
 
     assert problems == [
+        "function app_private.ulid_generate: dropped in the database by hand",
         "function hello: in the database, but no file in db/functions/ defines it",
-        "function ulid_generate: dropped in the database by hand",
     ]
 
 
@@ -333,13 +334,13 @@ def test_cli_exit_codes_follow_the_state(empty_dsn, monkeypatch, capsys, layout)
     assert "0001_init.sql" in capsys.readouterr().out
     assert migrations.main(["up", *args]) == Exit.CHECKSUM_DRIFT
 
-    (layout.migrations_dir / "0003_bad.sql").write_text("SELEC 1;\n")
+    (layout.migrations_dir / "0004_bad.sql").write_text("SELEC 1;\n")
     init.write_text(init.read_text().replace("-- edited\n", ""))
     assert migrations.main(["up", *args]) == Exit.FAILED
-    assert "0003_bad.sql line 1" in capsys.readouterr().err
+    assert "0004_bad.sql line 1" in capsys.readouterr().err
 
     assert migrations.main(["status", *args]) == Exit.OK
-    assert "0003_bad.sql" in capsys.readouterr().out
+    assert "0004_bad.sql" in capsys.readouterr().out
 
 
 def test_cli_reports_an_unreachable_database(monkeypatch, capsys, tmp_path):
@@ -366,7 +367,7 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
     import time
 
     sleeping = "SELECT pg_sleep(30)%"
-    (layout.migrations_dir / "0003_slow.sql").write_text(
+    (layout.migrations_dir / "0004_slow.sql").write_text(
         "CREATE TABLE slow_first (id int);\nSELECT pg_sleep(30);\nCREATE TABLE slow_second (id int);\n"
     )
     args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
@@ -389,13 +390,14 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
         # terminating it just saves this test the 30 seconds.
         query(conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,))
 
-        applied = [name for name, status in migrations.inspect(conn, layout).migrations if status != "pending"]
-        assert applied == ["0001_init.sql", "0002_api_role.sql"]
+        state = migrations.inspect(conn, layout)
+        applied = [m.name for m in state.migrations if m.state is not migrations.MigrationState.PENDING]
+        assert applied == ["0001_init.sql", "0002_api_role.sql", "0003_private_schema.sql"]
         assert query(conn, "SELECT to_regclass('slow_first')") == [(None,)]
 
-        (layout.migrations_dir / "0003_slow.sql").write_text("CREATE TABLE slow_first (id int);\n")
+        (layout.migrations_dir / "0004_slow.sql").write_text("CREATE TABLE slow_first (id int);\n")
         _, lines = run_up(conn, layout)
-        assert lines[0].startswith("applied   0003_slow.sql")
+        assert lines[0].startswith("applied   0004_slow.sql")
         assert migrations.inspect(conn, layout).problems == []
     finally:
         conn.close()
@@ -404,13 +406,13 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
 def test_status_reports_each_state_of_migrations_and_functions(empty_dsn, monkeypatch, capsys, layout):
     monkeypatch.setenv("DATABASE_URL", empty_dsn)
     args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
-    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
+    (layout.migrations_dir / "0004_later.sql").write_text("CREATE TABLE later (id int);\n")
     assert migrations.main(["up", *args]) == Exit.OK
     init = layout.migrations_dir / "0001_init.sql"
     init.write_text(init.read_text() + "-- edited\n")
     (layout.migrations_dir / "0002_api_role.sql").unlink()
-    (layout.migrations_dir / "0003_later.sql").unlink()
-    (layout.migrations_dir / "0004_next.sql").write_text("SELECT 1;\n")
+    (layout.migrations_dir / "0004_later.sql").unlink()
+    (layout.migrations_dir / "0005_next.sql").write_text("SELECT 1;\n")
     (layout.functions_dir / "hello.sql").write_text(HELLO)
     capsys.readouterr()
 
@@ -419,26 +421,31 @@ def test_status_reports_each_state_of_migrations_and_functions(empty_dsn, monkey
     report = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.startswith("  ")}
     assert report["0001_init.sql"].endswith("FILE CHANGED SINCE")
     assert report["0002_api_role.sql"].endswith("FILE MISSING")
-    assert report["0003_later.sql"].endswith("FILE MISSING")  # a later file (0004) is here
-    assert report["0004_next.sql"].endswith("pending")
+    assert report["0004_later.sql"].endswith("FILE MISSING")  # a later file (0005) is here
+    assert report["0005_next.sql"].endswith("pending")
     assert report["hello"].endswith("new in db/functions/, not deployed")
-    assert report["ulid_generate"].endswith("in sync")
+    assert report["app_private.ulid_generate"].endswith("in sync")
+    assert report["app_get"].endswith("in sync")
 
 
 def test_status_says_when_the_database_is_newer_and_the_functions_drifted(empty_dsn, monkeypatch, capsys, layout):
     monkeypatch.setenv("DATABASE_URL", empty_dsn)
     args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
-    (layout.migrations_dir / "0003_later.sql").write_text("CREATE TABLE later (id int);\n")
+    (layout.migrations_dir / "0004_later.sql").write_text("CREATE TABLE later (id int);\n")
     assert migrations.main(["up", *args]) == Exit.OK
-    (layout.migrations_dir / "0003_later.sql").unlink()
+    (layout.migrations_dir / "0004_later.sql").unlink()
     conn = migrations.connect(empty_dsn)
-    query(conn, "CREATE OR REPLACE FUNCTION ulid_generate() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$; SELECT 1")
+    query(
+        conn,
+        "CREATE OR REPLACE FUNCTION app_private.ulid_generate() RETURNS text LANGUAGE sql"
+        " AS $$ SELECT 'x' $$; SELECT 1",
+    )
     conn.close()
     capsys.readouterr()
 
     assert migrations.main(["status", *args]) == Exit.OK
 
     out = capsys.readouterr().out
-    assert "0003_later.sql" in out and "NOT IN THIS CHECKOUT" in out
+    assert "0004_later.sql" in out and "NOT IN THIS CHECKOUT" in out
     assert "DRIFTED IN THE DATABASE" in out
     assert "function set: NOT in sync with db/functions/" in out

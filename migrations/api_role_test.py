@@ -79,3 +79,42 @@ def test_other_roles_cannot_call_the_functions(migrated_dsn):
                 cur.execute("SELECT app_create('sneaky')")
         finally:
             conn.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT app_private.field_check('name', 'x', 256, true)",
+        "SELECT app_private.ulid_generate()",
+        "SELECT app_private.ulid_normalize('01ARZ3NDEKTSV4RRFFQ69G5FAV')",
+        "SELECT app_private.config_check('{}')",
+    ],
+)
+def test_the_role_cannot_call_the_private_helpers(api_role_dsn, statement):
+    conn = psycopg2.connect(api_role_dsn)
+    try:
+        with conn.cursor() as cur, pytest.raises(psycopg2.errors.InsufficientPrivilege):
+            cur.execute(statement)
+    finally:
+        conn.close()
+
+
+def test_public_holds_exactly_the_interface(migrated_dsn):
+    conn = psycopg2.connect(migrated_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace ORDER BY 1")
+            public = [name for (name,) in cur.fetchall()]
+    finally:
+        conn.close()
+
+    assert public == [
+        "app_create",
+        "app_get",
+        "app_list",
+        "app_list_page",
+        "app_update",
+        "config_create",
+        "config_get",
+        "config_update",
+    ]

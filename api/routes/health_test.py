@@ -30,7 +30,9 @@ def test_not_ready_when_the_database_cannot_be_reached(settings, tmp_path, probl
 def test_not_ready_when_a_function_was_changed_by_hand(settings, fresh_dsn, problem):
     conn = psycopg2.connect(fresh_dsn)
     with conn, conn.cursor() as cur:
-        cur.execute("CREATE OR REPLACE FUNCTION ulid_generate() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$")
+        cur.execute(
+            "CREATE OR REPLACE FUNCTION app_private.ulid_generate() RETURNS text LANGUAGE sql AS $$ SELECT 'x' $$"
+        )
     conn.close()
 
     with TestClient(create_app(settings.model_copy(update={"database_url": fresh_dsn}))) as client:
@@ -44,7 +46,7 @@ def test_the_result_is_cached_briefly(settings, fresh_dsn):
         assert client.get("/readyz").status_code == 200
         conn = psycopg2.connect(fresh_dsn)
         with conn, conn.cursor() as cur:
-            cur.execute("DROP FUNCTION ulid_generate()")
+            cur.execute("DROP FUNCTION app_private.ulid_generate()")
         conn.close()
 
         assert client.get("/readyz").status_code == 200  # within the cache window

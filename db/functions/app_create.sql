@@ -6,9 +6,9 @@ CREATE OR REPLACE FUNCTION app_create(p_name text, p_comments text DEFAULT NULL,
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-  v_id constant text := CASE WHEN p_id IS NULL THEN ulid_generate() ELSE ulid_normalize(p_id) END;
-  v_name constant text := field_check('name', p_name, 256, true);
-  v_comments constant text := field_check('comments', p_comments, 1024, false);
+  v_id constant text := CASE WHEN p_id IS NULL THEN app_private.ulid_generate() ELSE app_private.ulid_normalize(p_id) END;
+  v_name constant text := app_private.field_check('name', p_name, 256, true);
+  v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
 BEGIN
   -- ON CONFLICT instead of catching unique_violation: no subtransaction per call,
   -- and concurrent inserts of one name wait for each other, so exactly one wins.

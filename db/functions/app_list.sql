@@ -23,7 +23,7 @@ BEGIN
     RETURN QUERY
       SELECT jsonb_build_object('id', a.id, 'name', a.name, 'comments', a.comments)::json
         FROM applications a
-       WHERE a.id > ulid_normalize(p_after, 'after')
+       WHERE a.id > app_private.ulid_normalize(p_after, 'after')
        ORDER BY a.id
        LIMIT p_limit;
   END IF;

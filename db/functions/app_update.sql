@@ -6,9 +6,9 @@ CREATE OR REPLACE FUNCTION app_update(p_id text, p_name text, p_comments text DE
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-  v_id constant text := ulid_normalize(p_id);
-  v_name constant text := field_check('name', p_name, 256, true);
-  v_comments constant text := field_check('comments', p_comments, 1024, false);
+  v_id constant text := app_private.ulid_normalize(p_id);
+  v_name constant text := app_private.field_check('name', p_name, 256, true);
+  v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
 BEGIN
   -- A full replacement: a null p_comments clears the comments.
   BEGIN

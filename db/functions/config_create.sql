@@ -12,11 +12,11 @@ CREATE OR REPLACE FUNCTION config_create(
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-  v_id constant text := CASE WHEN p_id IS NULL THEN ulid_generate() ELSE ulid_normalize(p_id) END;
-  v_application_id constant text := ulid_normalize(p_application_id, 'application_id');
-  v_name constant text := field_check('name', p_name, 256, true);
-  v_comments constant text := field_check('comments', p_comments, 1024, false);
-  v_config constant jsonb := config_check(p_config);
+  v_id constant text := CASE WHEN p_id IS NULL THEN app_private.ulid_generate() ELSE app_private.ulid_normalize(p_id) END;
+  v_application_id constant text := app_private.ulid_normalize(p_application_id, 'application_id');
+  v_name constant text := app_private.field_check('name', p_name, 256, true);
+  v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
+  v_config constant jsonb := app_private.config_check(p_config);
 BEGIN
   -- Checked first for a message that names the application; the foreign key
   -- still guards the insert.

@@ -6,7 +6,7 @@ CREATE OR REPLACE FUNCTION config_get(p_id text)
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-  v_id constant text := ulid_normalize(p_id);
+  v_id constant text := app_private.ulid_normalize(p_id);
   v_configuration json;
 BEGIN
   SELECT jsonb_build_object(

@@ -12,10 +12,10 @@ CREATE OR REPLACE FUNCTION config_update(
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 DECLARE
-  v_id constant text := ulid_normalize(p_id);
-  v_name constant text := field_check('name', p_name, 256, true);
-  v_comments constant text := field_check('comments', p_comments, 1024, false);
-  v_config constant jsonb := config_check(p_config);
+  v_id constant text := app_private.ulid_normalize(p_id);
+  v_name constant text := app_private.field_check('name', p_name, 256, true);
+  v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
+  v_config constant jsonb := app_private.config_check(p_config);
   v_current_application_id text;
 BEGIN
   SELECT application_id INTO v_current_application_id FROM configurations WHERE id = v_id;
@@ -25,7 +25,7 @@ BEGIN
   END IF;
   -- A configuration never moves: p_application_id may only confirm the current one.
   IF p_application_id IS NOT NULL
-     AND ulid_normalize(p_application_id, 'application_id') <> v_current_application_id THEN
+     AND app_private.ulid_normalize(p_application_id, 'application_id') <> v_current_application_id THEN
     RAISE EXCEPTION 'configuration % belongs to application % and cannot move to another', v_id, v_current_application_id
       USING ERRCODE = 'invalid_parameter_value',
             HINT = 'Leave out application_id, or send the current one; create a new configuration elsewhere instead.';

@@ -8,6 +8,8 @@ import pytest
 from api import errors
 
 FUNCTIONS_DIR = Path(__file__).parent
+# The interface in public (this folder), the helpers it shares in app_private (a subfolder).
+FILES = sorted(FUNCTIONS_DIR.glob("*.sql")) + sorted((FUNCTIONS_DIR / "app_private").glob("*.sql"))
 ERROR_TABLE = (FUNCTIONS_DIR.parent / "README.md").read_text()
 # condition name -> SQLSTATE, for the conditions the functions raise
 CONDITIONS = {
@@ -24,11 +26,14 @@ CONDITIONS = {
 
 def test_every_function_pins_search_path_states_volatility_and_has_a_comment(rows):
     deployed = rows(
-        "SELECT p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc'), p.prosecdef"
-        "  FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
+        "SELECT n.nspname, p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc'), p.prosecdef"
+        "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+        " WHERE n.nspname IN ('public', 'app_private')"
     )
-    assert {name for name, *_ in deployed} == {path.stem for path in FUNCTIONS_DIR.glob("*.sql")}
-    for name, volatility, config, comment, security_definer in deployed:
+    assert {(schema, name) for schema, name, *_ in deployed} == {
+        ("app_private" if path.parent.name == "app_private" else "public", path.stem) for path in FILES
+    }
+    for schema, name, volatility, config, comment, security_definer in deployed:
         assert config == ["search_path=pg_catalog, public, pg_temp"], name
         assert comment and len(comment) > 40, name
         if name.endswith(("_get", "_list")):
@@ -36,16 +41,18 @@ def test_every_function_pins_search_path_states_volatility_and_has_a_comment(row
         if name.endswith(("_create", "_update")):
             assert volatility == "v", f"{name} writes: VOLATILE"
         # The API's role may not touch the tables: what reaches them runs as the owner.
-        if name.startswith(("app_", "config_")) and name != "config_check":
+        if schema == "public":
             assert security_definer, f"{name}: SECURITY DEFINER"
+        else:  # helpers run with their caller's rights, who is the owner already
+            assert not security_definer, f"app_private.{name}: not SECURITY DEFINER"
 
 
 def test_every_file_says_its_volatility_in_words():
-    for path in FUNCTIONS_DIR.glob("*.sql"):
+    for path in FILES:
         assert re.search(r"^\s*(IMMUTABLE|STABLE|VOLATILE)\s*$", path.read_text(), re.MULTILINE), path.name
 
 
-@pytest.mark.parametrize("path", sorted(FUNCTIONS_DIR.glob("*.sql")), ids=lambda path: path.stem)
+@pytest.mark.parametrize("path", FILES, ids=lambda path: path.stem)
 def test_every_raised_code_is_in_the_error_table_and_mapped_by_the_api(path):
     for condition in re.findall(r"ERRCODE = '(\w+)'", path.read_text()):
         code = CONDITIONS[condition]
@@ -54,9 +61,7 @@ def test_every_raised_code_is_in_the_error_table_and_mapped_by_the_api(path):
 
 
 def test_error_table_lists_no_code_the_functions_do_not_raise():
-    raised = {
-        CONDITIONS[c] for p in FUNCTIONS_DIR.glob("*.sql") for c in re.findall(r"ERRCODE = '(\w+)'", p.read_text())
-    }
+    raised = {CONDITIONS[c] for p in FILES for c in re.findall(r"ERRCODE = '(\w+)'", p.read_text())}
     documented = set(re.findall(r"^\| `(\w{5})` \|", ERROR_TABLE, re.MULTILINE))
 
     assert documented == raised

@@ -1,6 +1,6 @@
 -- A new ULID: 48 bits of Unix time in milliseconds, then 80 random bits, as 26
 -- characters of Crockford base32 (canonical uppercase), so ids sort by creation time.
-CREATE OR REPLACE FUNCTION ulid_generate()
+CREATE OR REPLACE FUNCTION app_private.ulid_generate()
   RETURNS text
   LANGUAGE plpgsql
   VOLATILE
@@ -37,5 +37,5 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION ulid_generate() IS
+COMMENT ON FUNCTION app_private.ulid_generate() IS
   'A new ULID (26 characters, Crockford base32, uppercase, ordered by creation time). Raises nothing.';

@@ -5,16 +5,16 @@ from api.models import MAX_CONFIG_STORED_BYTES
 
 
 def test_objects_pass(call):
-    assert call("config_check", Json({"a": [1, {"b": None}]})) == {"a": [1, {"b": None}]}
+    assert call("app_private.config_check", Json({"a": [1, {"b": None}]})) == {"a": [1, {"b": None}]}
 
 
 @pytest.mark.parametrize("not_an_object", [[1, 2], "text", 3, True, None])
 def test_other_json_types_are_22023(sqlstate, not_an_object):
-    assert sqlstate("config_check", Json(not_an_object)) == "22023"
+    assert sqlstate("app_private.config_check", Json(not_an_object)) == "22023"
 
 
 def test_sql_null_is_22004(sqlstate):
-    assert sqlstate("config_check", None) == "22004"
+    assert sqlstate("app_private.config_check", None) == "22004"
 
 
 # The API documents the limit the function enforces: the same number.
@@ -27,11 +27,11 @@ def _of_text_size(size: int) -> str:
 
 
 def test_a_config_of_exactly_the_limit_as_text_passes(call):
-    assert len(call("config_check", _of_text_size(LIMIT))["k"]) == LIMIT - 9
+    assert len(call("app_private.config_check", _of_text_size(LIMIT))["k"]) == LIMIT - 9
 
 
 def test_one_byte_more_is_54000(sqlstate):
-    assert sqlstate("config_check", _of_text_size(LIMIT + 1)) == "54000"
+    assert sqlstate("app_private.config_check", _of_text_size(LIMIT + 1)) == "54000"
 
 
 def test_numbers_count_as_the_digits_jsonb_writes(sqlstate):
@@ -39,4 +39,4 @@ def test_numbers_count_as_the_digits_jsonb_writes(sqlstate):
     document = "{" + ", ".join(f'"k{i}": 1e308' for i in range(5000)) + "}"
 
     assert len(document) < 80_000
-    assert sqlstate("config_check", document) == "54000"
+    assert sqlstate("app_private.config_check", document) == "54000"

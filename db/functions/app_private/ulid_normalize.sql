@@ -1,6 +1,6 @@
 -- Ids arrive in any letter case (ULIDs are case-insensitive) and leave in the
 -- canonical uppercase form, so 01arz... and 01ARZ... find the same row.
-CREATE OR REPLACE FUNCTION ulid_normalize(p_id text, p_field text DEFAULT 'id')
+CREATE OR REPLACE FUNCTION app_private.ulid_normalize(p_id text, p_field text DEFAULT 'id')
   RETURNS text
   LANGUAGE plpgsql
   IMMUTABLE
@@ -25,5 +25,5 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION ulid_normalize(text, text) IS
+COMMENT ON FUNCTION app_private.ulid_normalize(text, text) IS
   'The ULID p_id in canonical uppercase. Raises 22004 when null, 22P02 when not a ULID (naming p_field).';

@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION config_check(p_config jsonb)
+CREATE OR REPLACE FUNCTION app_private.config_check(p_config jsonb)
   RETURNS jsonb
   LANGUAGE plpgsql
   IMMUTABLE
@@ -28,6 +28,6 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION config_check(jsonb) IS
+COMMENT ON FUNCTION app_private.config_check(jsonb) IS
   'p_config unchanged if it is a JSON object of at most 1 MiB as JSON text (the form reads return): raises '
   '22004 when null, 22023 for any other JSON type, 54000 when larger.';

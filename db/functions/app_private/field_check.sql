@@ -1,6 +1,6 @@
 -- The columns are varchar(n), which would reject an over-long value too, but
 -- without naming the field; checking here gives the caller a message to act on.
-CREATE OR REPLACE FUNCTION field_check(p_field text, p_value text, p_max_length integer, p_required boolean)
+CREATE OR REPLACE FUNCTION app_private.field_check(p_field text, p_value text, p_max_length integer, p_required boolean)
   RETURNS text
   LANGUAGE plpgsql
   IMMUTABLE
@@ -27,6 +27,6 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION field_check(text, text, integer, boolean) IS
+COMMENT ON FUNCTION app_private.field_check(text, text, integer, boolean) IS
   'p_value unchanged if it fits: raises 22004 when required and null, 22023 when required and empty, '
   '22001 when longer than p_max_length characters.';
