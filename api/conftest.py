@@ -72,3 +72,12 @@ def launch_api(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen,
     yield launch
     for api in started:
         api.stop()
+
+
+@pytest.fixture(scope="session")
+def live_api(_shared_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One `python -m api` for the tests that drive it only from outside (schemathesis, the
+    browser), on the shared database: its base URL."""
+    api = ApiProcess(_shared_database, tmp_path_factory.mktemp("live-api") / "api.log", LOG_LEVEL="WARNING")
+    yield api.base
+    api.stop()

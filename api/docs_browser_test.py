@@ -32,9 +32,9 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def docs(migrated_dsn, launch_api, browser) -> Iterator[tuple[str, list[str], Page, set[str]]]:
+def docs(live_api, browser) -> Iterator[tuple[str, list[str], Page, set[str]]]:
     """The served API's base URL, the non-local requests its pages made, a page, and its operation ids."""
-    _, base, _ = launch_api(migrated_dsn, LOG_LEVEL="WARNING")
+    base = live_api
     operations = {
         operation["operationId"]
         for path in httpx.get(f"{base}/openapi.json").json()["paths"].values()

@@ -17,9 +17,9 @@ APPS = "/api/v1/applications"
 POOL = 4
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def own_cluster():
-    """A cluster of this test's own, since it stops and starts it."""
+    """A cluster of these tests' own, since they stop and start it (each leaves it running)."""
     server = throwaway_cluster()
     try:
         server.init()
