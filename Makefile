@@ -32,7 +32,7 @@ dev:
 	$(SERVE) python -m api --reload
 
 test:
-	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest --cov --cov-report=term-missing:skip-covered
+	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 2 --dist loadfile --cov --cov-report=term-missing:skip-covered
 
 lint:
 	$(RUN) ruff check .
@@ -45,13 +45,13 @@ bench:
 	eval "$$(bash scripts/toolchain.sh --bench)" && uv run --locked python -m bench
 
 migrate:
-	$(SERVE) python -m devtools.embedded exec python migrations.py up
+	$(SERVE) python migrations.py up
 
 status:
-	$(SERVE) python -m devtools.embedded exec python migrations.py status
+	$(SERVE) python migrations.py status
 
 verify:
-	$(SERVE) python -m devtools.embedded exec python migrations.py verify
+	$(SERVE) python migrations.py verify
 
 db-start:
 	$(SERVE) python -m devtools.embedded start

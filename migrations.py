@@ -70,6 +70,14 @@ def _print_status(state: State) -> None:
     print(f"function set: {sync}")
 
 
+def _embedded_database(settings: Settings) -> str:
+    # A checkout with nothing configured migrates its development cluster (started if need be),
+    # as `make run` serves it. Only then are the development tools imported.
+    from devtools.embedded import development_cluster
+
+    return development_cluster(settings).ensure_running()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="migrations.py",
@@ -83,17 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     layout = Layout(args.migrations_dir, args.functions_dir)
 
-    dsn = Settings().database_url
-    if not dsn:
-        print(
-            "migrations.py: DATABASE_URL is not set (environment or .env); "
-            "`make migrate` uses the embedded server when none is configured",
-            file=sys.stderr,
-        )
-        return Exit.USAGE
+    settings = Settings()
     try:
-        conn = connect(dsn)
-    except psycopg2.OperationalError as exc:
+        conn = connect(settings.database_url or _embedded_database(settings))
+    except (psycopg2.OperationalError, RuntimeError) as exc:
         print(f"migrations.py: cannot reach the database: {str(exc).strip()}", file=sys.stderr)
         return Exit.FAILED
     try:

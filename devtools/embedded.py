@@ -12,8 +12,6 @@ private home is not: then the binaries are copied to, and the cluster kept in,
 a directory under /var/tmp instead.
 
     python -m devtools.embedded start|stop|status|psql
-    python -m devtools.embedded exec COMMAND ...   # COMMAND with DATABASE_URL set: the
-                                                   # configured one, else the embedded server's
 """
 
 import argparse
@@ -233,8 +231,7 @@ def database_url(settings: Settings) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.embedded", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["start", "stop", "status", "psql", "exec"])
-    parser.add_argument("argv", nargs=argparse.REMAINDER, help="for exec: the command to run")
+    parser.add_argument("command", choices=["start", "stop", "status", "psql"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
@@ -242,11 +239,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "psql":
         psql = cluster.bin / "psql"
         os.execv(psql, [str(psql), database_url(settings)])
-    if args.command == "exec":
-        if not args.argv:
-            parser.error("exec needs a command")
-        os.environ["DATABASE_URL"] = database_url(settings)
-        os.execvp(args.argv[0], args.argv)
     if args.command == "start":
         print(cluster.ensure_running())
     elif args.command == "stop":
