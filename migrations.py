@@ -62,7 +62,7 @@ def _print_status(state: State) -> None:
     print("functions:")
     for function in state.functions:
         # What is wrong in the database, not in the files, is shouted.
-        status = function.state.value.upper() if "database" in function.state.value else function.state.value
+        status = function.state.value.upper() if function.state.in_the_database else function.state.value
         print(f"  {function.name:<40} {status}")
     if not state.functions:
         print(f"  {'(none)':<40} ")
@@ -99,8 +99,8 @@ def main(argv: list[str] | None = None) -> int:
         return Exit.FAILED
     try:
         if args.command == "up":
-            state = up(conn, layout)
-            return state.exit_code if state.has(*(c for c in Exit if c < Exit.PENDING)) else Exit.OK
+            state = up(conn, layout, say=print)
+            return state.exit_code if state.refused else Exit.OK
         state = inspect(conn, layout)
         if args.command == "status":
             _print_status(state)

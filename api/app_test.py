@@ -88,6 +88,7 @@ def test_every_body_has_the_one_json_form_jsonb_writes(client):
     apps, configs = "/api/v1/applications", "/api/v1/configurations"
     app = client.post(apps, json={"name": "billing", "comments": 'ünïcode "quoted"'})
     app_id = app.json()["id"]
+    client.post(apps, json={"name": "payroll"})  # lists of more than one join their items too
     config = {"replicas": 3, "nested": {"list": [1, "two", None, True], "text": "ünï"}}
     configuration = client.post(configs, json={"application_id": app_id, "name": "p", "config": config})
     responses = [
@@ -96,7 +97,7 @@ def test_every_body_has_the_one_json_form_jsonb_writes(client):
         client.get(f"{apps}/{app_id}"),
         client.get(configuration.headers["location"]),
         client.get(apps),
-        client.get(apps, params={"limit": 1}),
+        client.get(apps, params={"limit": 2}),
         client.get("/healthz"),
         client.get(f"{apps}/nope"),  # 400, with errors
         client.get(f"{apps}/01ARZ3NDEKTSV4RRFFQ69G5FAV"),  # 404 from the database

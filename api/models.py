@@ -57,7 +57,7 @@ def _storable_config(config: dict[str, Any]) -> dict[str, Any]:
 
 # What JSON Schema can say of `_storable`: no NUL. (Lone surrogates it cannot express.)
 NO_NUL = "^[^\\u0000]*$"
-# A config's limit once stored, as db/functions/config_check.sql enforces it (SQLSTATE 54000, a 413).
+# A config's limit once stored, as db/functions/app_private/config_check.sql enforces it (SQLSTATE 54000, a 413).
 MAX_CONFIG_STORED_BYTES = 1_048_576
 
 Name = Annotated[

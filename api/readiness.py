@@ -43,6 +43,8 @@ class Readiness:
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(self._timeout_seconds * 1000),))
+                # As the runner sees the catalog, whatever search_path the API's role has.
+                cur.execute("SELECT set_config('search_path', 'public', false)")
             state = migrations.inspect(conn)
             problems = [problem.text for problem in state.problems]
         except (psycopg2.Error, migrations.MigrationError) as exc:

@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
             state = migrations.up(conn, say=log.info)
         finally:
             conn.close()
-        if state.has(migrations.Exit.DATABASE_NEWER, migrations.Exit.MISSING, migrations.Exit.CHECKSUM_DRIFT):
+        if state.refused:
             log.error("the embedded database does not match this checkout; see `make status`")
             return 1
         # The server builds its app in the worker process (always so with --reload),

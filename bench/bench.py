@@ -195,9 +195,10 @@ def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
     """Applications with three small configurations each; files of their ids for wrk."""
     sql(dsn, f"""
         INSERT INTO applications (id, name, comments)
-        SELECT ulid_generate(), 'app-' || n, 'seeded by make bench' FROM generate_series(1, {applications}) n;
+        SELECT app_private.ulid_generate(), 'app-' || n, 'seeded by make bench'
+          FROM generate_series(1, {applications}) n;
         INSERT INTO configurations (id, application_id, name, comments, config)
-        SELECT ulid_generate(), a.id, 'config-' || k, NULL,
+        SELECT app_private.ulid_generate(), a.id, 'config-' || k, NULL,
                jsonb_build_object('replicas', k, 'region', 'eu-west-1', 'debug', false,
                                   'tags', jsonb_build_array('a', 'b'))
           FROM applications a, generate_series(1, 3) k;
@@ -217,7 +218,7 @@ def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
 def seed_list(dsn: str, applications: int) -> None:
     sql(dsn, f"""
         INSERT INTO applications (id, name, comments)
-        SELECT ulid_generate(), 'listed-' || n, CASE WHEN n % 2 = 0 THEN 'an even one' END
+        SELECT app_private.ulid_generate(), 'listed-' || n, CASE WHEN n % 2 = 0 THEN 'an even one' END
           FROM generate_series(1, {applications}) n;
     """)  # fmt: skip
     sql(dsn, "VACUUM ANALYZE applications")  # VACUUM must be a statement of its own

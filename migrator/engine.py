@@ -10,7 +10,7 @@ import psycopg2
 import psycopg2.extensions
 
 from migrator import catalog
-from migrator.files import FunctionFile, Layout, MigrationError, SqlFile, version
+from migrator.files import FunctionFile, Layout, MigrationError, SqlFile, function_of, version
 
 # The files of this checkout, where callers do not name others (tests do).
 CHECKOUT = Layout()
@@ -48,6 +48,15 @@ class FunctionState(StrEnum):
     DROPPED = "dropped in the database by hand"
     DRIFTED = "drifted in the database: its definition is not the deployed one"
 
+    @property
+    def in_the_database(self) -> bool:
+        """Whether someone changed the database, not the files."""
+        return self in (FunctionState.UNKNOWN, FunctionState.DROPPED, FunctionState.DRIFTED)
+
+
+# What `up` refuses to run over: the database does not hold what this checkout's history says.
+REFUSALS = (Exit.DATABASE_NEWER, Exit.MISSING, Exit.CHECKSUM_DRIFT)
+
 
 @dataclass(frozen=True)
 class MigrationStatus:
@@ -83,6 +92,11 @@ class State:
     @property
     def pending(self) -> set[str]:
         return {m.name for m in self.migrations if m.state is MigrationState.PENDING}
+
+    @property
+    def refused(self) -> bool:
+        """Whether `up` refuses this database (exit codes 3, 4, 5)."""
+        return self.has(*REFUSALS)
 
     def has(self, *codes: Exit) -> bool:
         return any(p.code in codes for p in self.problems)
@@ -139,14 +153,9 @@ def _inspect_migrations(conn: psycopg2.extensions.connection, layout: Layout, st
             state.problems.append(problem)
 
 
-def _function_of(record_name: str) -> str:
-    """`app_get.sql` -> `app_get`, `app_private/field_check.sql` -> `app_private.field_check`."""
-    return record_name.removesuffix(".sql").replace("/", ".")
-
-
 def _inspect_functions(conn: psycopg2.extensions.connection, layout: Layout, state: State) -> None:
     files = {f.function: f for f in layout.functions()}
-    deployed = {_function_of(name): record for name, record in catalog.recorded(conn, "function").items()}
+    deployed = {function_of(name): record for name, record in catalog.recorded(conn, "function").items()}
     live = catalog.fingerprints(catalog.routines(conn))
 
     for name in sorted(set(files) | set(deployed) | set(live)):
@@ -237,7 +246,9 @@ def _deploy_functions(
         raise
 
 
-def up(conn: psycopg2.extensions.connection, layout: Layout = CHECKOUT, say: Callable[[str], None] = print) -> State:
+def up(
+    conn: psycopg2.extensions.connection, layout: Layout = CHECKOUT, say: Callable[[str], None] = lambda line: None
+) -> State:
     """Apply pending migrations and redeploy the functions if they differ; the state before."""
     with conn.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
@@ -248,10 +259,10 @@ def up(conn: psycopg2.extensions.connection, layout: Layout = CHECKOUT, say: Cal
     try:
         catalog.bootstrap(conn)
         state = inspect(conn, layout)
-        refusals = [p for p in state.problems if p.code < Exit.PENDING]
-        if refusals:
-            for problem in refusals:
-                say(f"refusing to migrate: {problem.text}")
+        if state.refused:
+            for problem in state.problems:
+                if problem.code in REFUSALS:
+                    say(f"refusing to migrate: {problem.text}")
             return state
         for file in layout.migrations():
             if file.name in state.pending:

@@ -64,7 +64,7 @@ class FunctionFile(SqlFile):
 
     @property
     def record_name(self) -> str:
-        """Its name in the `migrations` table: relative to db/functions/."""
+        """Its name in the `migrations` table: relative to db/functions/ (see `function_of`)."""
         return self.name if self.schema == PUBLIC_SCHEMA else f"{self.schema}/{self.name}"
 
 
@@ -97,6 +97,11 @@ class Layout:
                     raise MigrationError(f"{path.name}: function files are named after their function, lower_snake.sql")
                 files.append(FunctionFile(path, schema))
         return files
+
+
+def function_of(record_name: str) -> str:
+    """The function a `migrations` row names: the inverse of `FunctionFile.record_name`."""
+    return record_name.removesuffix(".sql").replace("/", ".")
 
 
 def version(name: str) -> str:

@@ -98,7 +98,7 @@ def _last_id(rows: list[str]) -> str:
 
 
 def _array(rows: list[str]) -> str:
-    return "[" + ",".join(rows) + "]"
+    return "[" + ", ".join(rows) + "]"  # as json_agg joins them: one form for every body
 
 
 async def _stream(db: Database, page: str) -> AsyncIterator[str]:
@@ -108,7 +108,7 @@ async def _stream(db: Database, page: str) -> AsyncIterator[str]:
     separator = ""
     while page != "[]":
         yield separator + page[1:-1]
-        separator = ","
+        separator = ", "
         # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object
         # (jsonb puts the shortest key first): the last one is the last application's id.
         start = page.rindex('{"id": "') + len('{"id": "')

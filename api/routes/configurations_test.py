@@ -1,6 +1,7 @@
 import json
 from decimal import Decimal
 
+import psycopg2
 import pytest
 from ulid import ULID
 
@@ -199,3 +200,15 @@ def test_a_config_over_1_mib_once_stored_is_413_and_nothing_is_stored(client, ap
     assert len(body) < 90_000
     problem(client.post(URL, content=body, headers={"Content-Type": "application/json"}), 413, "54000")
     assert rows("SELECT count(*) FROM configurations") == [(0,)]
+
+
+def test_the_limit_the_schema_documents_is_the_one_the_database_enforces(rows):
+    from api.models import MAX_CONFIG_STORED_BYTES
+
+    def stored(size: int) -> str:
+        return '{"k": "%s"}' % ("x" * (size - 9))
+
+    assert rows("SELECT app_private.config_check(%s) IS NOT NULL", (stored(MAX_CONFIG_STORED_BYTES),)) == [(True,)]
+    with pytest.raises(psycopg2.Error) as failure:
+        rows("SELECT app_private.config_check(%s)", (stored(MAX_CONFIG_STORED_BYTES + 1),))
+    assert failure.value.pgcode == "54000"

@@ -12,6 +12,6 @@ def test_empty_required_is_22023(sqlstate):
     assert sqlstate("app_private.field_check", "name", "", 256, True) == "22023"
 
 
-def test_too_long_counts_characters_and_is_22001(sqlstate, call):
+def test_too_long_counts_characters_and_is_22001(sqlstate):
     assert sqlstate("app_private.field_check", "name", "x" * 257, 256, True) == "22001"
     assert sqlstate("app_private.field_check", "comments", "x" * 1025, 1024, False) == "22001"
