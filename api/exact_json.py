@@ -23,6 +23,31 @@ def loads(body: bytes | str) -> Any:
     return json.loads(body, parse_float=Decimal, parse_int=Decimal)
 
 
+def stored_length(number: Decimal) -> int:
+    """How many characters jsonb writes for `number`: numeric's plain notation, every digit out."""
+    sign, digits, exponent = number.as_tuple()
+    assert isinstance(exponent, int), "finite numbers only"
+    if not any(digits):
+        return 1 if exponent >= 0 else 2 - exponent  # 0, or 0.000... with the scale kept
+    if exponent >= 0:
+        return sign + len(digits) + exponent
+    return sign + max(len(digits) + exponent, 1) + 1 - exponent
+
+
+def numbers_length(value: Any) -> int:
+    """The characters jsonb writes for all the numbers in `value` (the rest it writes about as sent)."""
+    total, pending = 0, [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+        elif isinstance(item, Decimal):
+            total += stored_length(item)
+    return total
+
+
 def dumps(value: Any) -> str:
     """JSON text for jsonb: Decimals written as the numbers they hold, text as UTF-8, no NaN."""
     return simplejson.dumps(value, use_decimal=True, ensure_ascii=False, allow_nan=False)

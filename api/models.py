@@ -2,6 +2,7 @@
 
 import math
 import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import (
@@ -17,9 +18,16 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from pydantic_extra_types.ulid import ULID
 
+from api.exact_json import stored_length
+
 # How deep a config may nest: far beyond any real configuration, far below what
 # would strain the JSON parser or PostgreSQL's stack.
 MAX_CONFIG_DEPTH = 64
+# Numbers in a config are kept exact (api.exact_json) and must lie within a double's range, as
+# db/functions/app_private/config_check.sql checks: jsonb writes them out in full.
+NUMBER_BOUND = Decimal("1e309")
+SMALLEST_NUMBER = Decimal("1e-309")
+MAX_NUMBER_CHARACTERS = 400
 
 
 def _storable(text: str) -> str:
@@ -52,6 +60,17 @@ def _storable_config(config: dict[str, Any]) -> dict[str, Any]:
             _storable(value)
         elif isinstance(value, float) and not math.isfinite(value):
             raise PydanticCustomError("config_number", "config numbers must be finite: not NaN or Infinity")
+        elif isinstance(value, Decimal) and (
+            (value != 0 and not SMALLEST_NUMBER <= value.copy_abs() < NUMBER_BOUND)
+            or stored_length(value) > MAX_NUMBER_CHARACTERS
+        ):
+            # As config_check() in the database, which says why.
+            raise PydanticCustomError(
+                "config_number_range",
+                "config numbers must be zero or between 1e-309 and 1e309 in magnitude, and take at most "
+                "{max_characters} characters written out in full",
+                {"max_characters": MAX_NUMBER_CHARACTERS},
+            )
     return config
 
 

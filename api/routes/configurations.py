@@ -4,11 +4,21 @@ from fastapi import APIRouter, Request
 
 from api import exact_json, ids
 from api.deps import Db, JsonBody
-from api.models import Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
+from api.errors import PayloadTooLarge
+from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
 from api.openapi import created, problems
 from api.routes import JsonText
 
+
 # Configs go to jsonb with their numbers exactly as sent (api.exact_json).
+def _config_text(config: dict) -> str:
+    """The config as JSON for jsonb, unless its numbers alone would exceed the stored-size limit."""
+    # config_check() measures the stored text; this spares it building megabytes of digits.
+    if exact_json.numbers_length(config) > MAX_CONFIG_STORED_BYTES:
+        raise PayloadTooLarge(f"config would take more than {MAX_CONFIG_STORED_BYTES} bytes as stored")
+    return exact_json.dumps(config)
+
+
 router = APIRouter(prefix="/configurations", tags=["configurations"], route_class=exact_json.ExactJsonRoute)
 
 
@@ -37,7 +47,7 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
     new_id = ids.new_id()
     text = await db.fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
-        (str(body.application_id), body.name, exact_json.dumps(body.config), body.comments, new_id),
+        (str(body.application_id), body.name, _config_text(body.config), body.comments, new_id),
     )
     location = request.app.url_path_for("get_configuration", configuration_id=new_id)
     return JsonText(text, status_code=201, headers={"Location": location})
@@ -66,7 +76,7 @@ async def replace_configuration(configuration_id: UlidText, body: ConfigurationU
     application_id = str(body.application_id) if body.application_id is not None else None
     text = await db.fetch_value(
         "SELECT config_update(%s, %s, %s, %s, %s)",
-        (configuration_id, body.name, exact_json.dumps(body.config), body.comments, application_id),
+        (configuration_id, body.name, _config_text(body.config), body.comments, application_id),
     )
     return JsonText(text)
 

@@ -158,8 +158,10 @@ EXACT_NUMBERS = [
     "2.50",
     "-0",
     "123456789012345678901234567890",
-    "9" * 5000,  # past Python's 4,300-digit limit for int()
-    "1e400",  # past a float's range
+    "9" * 300,  # far past a double's precision
+    "1e308",  # 309 digits once written out
+    "-1e-300",
+    "0e-20",  # zero, with its scale kept
     "3.141592653589793238462643383279502884197",
 ]
 
@@ -198,8 +200,21 @@ def test_a_config_over_1_mib_once_stored_is_413_and_nothing_is_stored(client, ap
     body = f'{{"application_id": "{app_id}", "name": "n", "config": {config}}}'
 
     assert len(body) < 90_000
-    problem(client.post(URL, content=body, headers={"Content-Type": "application/json"}), 413, "54000")
+    # Refused before the database is asked to write out 1.7 MB of digits (which it refuses too: 54000).
+    problem(client.post(URL, content=body, headers={"Content-Type": "application/json"}), 413)
     assert rows("SELECT count(*) FROM configurations") == [(0,)]
+
+
+@pytest.mark.parametrize("number", ["1e309", "-1e131071", "1e-310", "0e-500", "9" * 401, "1." + "1" * 399])
+def test_numbers_jsonb_would_write_out_beyond_400_characters_are_400_as_in_psql(client, app_id, rows, problem, number):
+    document = f'{{"k": {number}}}'
+    body = f'{{"application_id": "{app_id}", "name": "n", "config": {document}}}'
+
+    problem(client.post(URL, content=body, headers={"Content-Type": "application/json"}), 400)
+    assert rows("SELECT count(*) FROM configurations") == [(0,)]
+    with pytest.raises(psycopg2.Error) as failure:
+        rows("SELECT app_private.config_check(%s)", (document,))
+    assert failure.value.pgcode == "22003"
 
 
 def test_the_limit_the_schema_documents_is_the_one_the_database_enforces(rows):

@@ -21,6 +21,7 @@ CONDITIONS = {
     "invalid_parameter_value": "22023",
     "string_data_right_truncation": "22001",
     "program_limit_exceeded": "54000",
+    "numeric_value_out_of_range": "22003",
 }
 
 

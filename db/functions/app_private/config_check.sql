@@ -16,8 +16,21 @@ BEGIN
     RAISE EXCEPTION 'config must be a JSON object, not %', jsonb_typeof(p_config)
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Send key/value pairs: {"key": "value"}.';
   END IF;
-  -- Bounded as text, the form every read sends back: jsonb keeps numbers exact, so a
-  -- 5-byte 1e308 is 309 digits there, and a small document can grow fifty-fold.
+  -- jsonb keeps numbers exact and writes them out in full: 1e131071 would be 131,072 digits.
+  -- Within a double's range, as most JSON readers need anyway, a number is at most ~310.
+  IF jsonb_path_exists(p_config, 'strict $.** ? (@.type() == "number" && '
+                                 '(@.abs() >= 1e309 || (@ != 0 && @.abs() < 1e-309)))') THEN
+    RAISE EXCEPTION 'config numbers must be zero or between 1e-309 and 1e309 in magnitude'
+      USING ERRCODE = 'numeric_value_out_of_range';
+  END IF;
+  -- The rest are short but for their scale (0e-9999 is 10,001 characters) or typed-out digits.
+  IF EXISTS (SELECT FROM jsonb_path_query(p_config, 'strict $.** ? (@.type() == "number")') AS n(v)
+              WHERE length(n.v::text) > 400) THEN
+    RAISE EXCEPTION 'config numbers may take at most 400 characters written out in full'
+      USING ERRCODE = 'numeric_value_out_of_range';
+  END IF;
+  -- Bounded as text, the form every read sends back: a 5-byte 1e308 is 309 digits there,
+  -- so a small document can still grow fifty-fold.
   v_bytes := octet_length(p_config::text);
   IF v_bytes > 1048576 THEN
     RAISE EXCEPTION 'config is % bytes as JSON text, over the limit of 1048576 (1 MiB)', v_bytes
@@ -29,5 +42,6 @@ END;
 $$;
 
 COMMENT ON FUNCTION app_private.config_check(jsonb) IS
-  'p_config unchanged if it is a JSON object of at most 1 MiB as JSON text (the form reads return): raises '
-  '22004 when null, 22023 for any other JSON type, 54000 when larger.';
+  'p_config unchanged if it is a JSON object of at most 1 MiB as JSON text (the form reads return) whose '
+  'numbers are zero or between 1e-309 and 1e309 in magnitude and at most 400 characters written out: raises '
+  '22004 when null, 22023 for any other JSON type, 22003 for such a number, 54000 when larger.';
