@@ -1,5 +1,8 @@
+import io
 import re
 import shutil
+import subprocess
+import tarfile
 import threading
 from pathlib import Path
 
@@ -449,3 +452,41 @@ def test_status_says_when_the_database_is_newer_and_the_functions_drifted(empty_
     assert "0004_later.sql" in out and "NOT IN THIS CHECKOUT" in out
     assert "DRIFTED IN THE DATABASE" in out
     assert "function set: NOT in sync with db/functions/" in out
+
+
+# The last commit before the helpers moved to app_private and app_list gained p_name.
+BEFORE_THE_PRIVATE_SCHEMA = "dc0314f"
+
+
+def test_a_database_deployed_before_the_private_schema_upgrades_in_one_up(conn, tmp_path):
+    archive = subprocess.run(
+        ["git", "archive", BEFORE_THE_PRIVATE_SCHEMA, "migrations", "db/functions"],
+        cwd=migrations.PROJECT_ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    run_up(conn, Layout(tmp_path / "migrations", tmp_path / "db" / "functions"))
+    assert "field_check" in live_functions(conn)  # the helpers in public, as they were
+
+    state, lines = run_up(conn, Layout())
+
+    assert codes(state) == {Exit.PENDING, Exit.FUNCTIONS_DIFFER}
+    assert migrations.inspect(conn, Layout()).problems == []
+    assert live_functions(conn) == {f.function for f in Layout().functions()}
+    assert "dropped   field_check(text,text,integer,boolean)  (no file in db/functions/ defines it)" in lines
+
+
+def test_old_overloads_are_dropped_even_when_one_calls_another(conn, layout):
+    # SQL-bodied functions record what they call: the old `outer` must go before the old `inner`.
+    inner, outer = layout.functions_dir / "a_inner.sql", layout.functions_dir / "b_outer.sql"
+    body = "CREATE OR REPLACE FUNCTION {name}(x {type}) RETURNS {type} LANGUAGE sql IMMUTABLE RETURN {value};\n"
+    for kind in ("integer", "bigint"):
+        inner.write_text(body.format(name="a_inner", type=kind, value="x"))
+        outer.write_text(body.format(name="b_outer", type=kind, value="a_inner(x)"))
+        run_up(conn, layout)
+
+    assert migrations.inspect(conn, layout).problems == []
+    assert query(conn, "SELECT b_outer(7::bigint)") == [(7,)]
+    assert query(conn, "SELECT count(*) FROM pg_proc WHERE proname IN ('a_inner', 'b_outer')") == [(2,)]

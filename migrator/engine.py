@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import IntEnum, StrEnum
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 from migrator import catalog
@@ -225,9 +226,7 @@ def _deploy_functions(
             for routine in found:
                 if routine.written_now and routine.name not in by_function:
                     raise MigrationError(f"function {routine.signature} is not named after the file that defines it")
-                if not routine.written_now:
-                    cur.execute(f"DROP ROUTINE {routine.signature}")
-                    say(f"dropped   {routine.signature}  (no file in db/functions/ defines it)")
+            _drop_routines(cur, [routine for routine in found if not routine.written_now], say)
             kept = [routine for routine in found if routine.written_now]
             missing = sorted(set(by_function) - {routine.name for routine in kept})
             if missing:
@@ -244,6 +243,26 @@ def _deploy_functions(
     except BaseException:
         conn.rollback()
         raise
+
+
+def _drop_routines(cur: psycopg2.extensions.cursor, stale: list[catalog.Routine], say: Callable[[str], None]) -> None:
+    """Drop them all, dependents first: an old SQL-bodied function may still call an old overload."""
+    while stale:
+        blocked = []
+        for routine in stale:
+            cur.execute("SAVEPOINT drop_routine")
+            try:
+                cur.execute(f"DROP ROUTINE {routine.signature}")
+            except psycopg2.errors.DependentObjectsStillExist:
+                cur.execute("ROLLBACK TO SAVEPOINT drop_routine")
+                blocked.append(routine)
+                continue
+            cur.execute("RELEASE SAVEPOINT drop_routine")
+            say(f"dropped   {routine.signature}  (no file in db/functions/ defines it)")
+        if len(blocked) == len(stale):
+            names = ", ".join(routine.signature for routine in blocked)
+            raise MigrationError(f"cannot drop {names}: something outside db/functions/ depends on it")
+        stale = blocked
 
 
 def up(
