@@ -17,7 +17,7 @@ from api.database import Database
 from api.logs import configure_logging, stop_logging
 from api.readiness import Readiness
 from api.request_log import RequestLog
-from api.routes import JsonResponse, applications, configurations, docs, health
+from api.routes import JsonResponse, applications, by_name, configurations, docs, health
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     problems.install(app)
 
     api = APIRouter(prefix=API_PREFIX)
+    api.include_router(by_name.router)  # first: /applications/{id}/… would take "by-name" for an id
     api.include_router(applications.router)
     api.include_router(configurations.router)
     app.include_router(api)

@@ -23,7 +23,7 @@ def test_unknown_route_and_wrong_method_are_problems(client, problem):
     response = client.delete("/api/v1/applications")
     problem(response, 405)
     assert response.headers["allow"] == "GET, POST"  # every route of the path, not just the first
-    assert client.post("/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV").headers["allow"] == "GET, PUT"
+    assert client.post("/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV").headers["allow"] == "DELETE, GET, PUT"
 
 
 def test_unexpected_failure_is_a_generic_500_with_details_only_in_the_log(settings, problem, caplog):
@@ -118,10 +118,15 @@ def test_openapi_names_operations_and_schemas_for_generated_clients(client):
     assert sorted(operation_ids) == [
         "create_application",
         "create_configuration",
+        "delete_application",
+        "delete_configuration",
         "get_application",
+        "get_application_by_name",
         "get_configuration",
+        "get_configuration_by_name",
         "healthz",
         "list_applications",
+        "list_configurations",
         "readyz",
         "replace_application",
         "replace_configuration",

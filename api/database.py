@@ -141,13 +141,15 @@ class Database:
             self._pool.putconn(conn, close=True)
         return self._pool.getconn()
 
-    def _run(self, statement: str, params: Sequence[Any], idempotent: bool) -> list[Any]:
-        """On an executor thread: one statement on a pooled connection, each row's first value."""
+    def _run(self, statement: str, params: Sequence[Any], idempotent: bool, whole_rows: bool = False) -> list[Any]:
+        """On an executor thread: one statement on a pooled connection, each row's first value (or all)."""
         for attempt in (1, 2):
             conn = self._checkout()
             try:
                 with conn.cursor() as cur:
                     cur.execute(statement, params)
+                    if whole_rows:
+                        return [tuple(row.values()) for row in cur.fetchall()]
                     return [next(iter(row.values())) for row in cur.fetchall()]
             except BROKEN:
                 if conn.closed and idempotent and attempt == 1:
@@ -161,10 +163,19 @@ class Database:
 
     async def fetch_values(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> list[Any]:
         """Run `statement` and return the first column of every row; `idempotent` reads are retried once."""
+        return await self._call(statement, params, idempotent, False)
+
+    async def fetch_row(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> tuple:
+        """Run `statement` and return its one row, every column."""
+        [row] = await self._call(statement, params, idempotent, True)
+        return row
+
+    async def _call(self, statement: str, params: Sequence[Any], idempotent: bool, whole_rows: bool) -> list[Any]:
         async with self.slot():
             loop = asyncio.get_running_loop()
             # Run in this request's context, so the thread's log records carry its request id.
-            call = functools.partial(contextvars.copy_context().run, self._run, statement, params, idempotent)
+            run = contextvars.copy_context().run
+            call = functools.partial(run, self._run, statement, params, idempotent, whole_rows)
             return await loop.run_in_executor(self._executor, call)
 
     async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> Any:

@@ -4,6 +4,7 @@
      ├── BadRequest             400
      ├── NotFound               404
      ├── Conflict               409
+     ├── PreconditionFailed     412, with the resource's current ETag when known
      ├── PayloadTooLarge        413
      ├── UnsupportedMediaType   415
      ├── ServiceUnavailable     503, with Retry-After
@@ -56,6 +57,21 @@ class Conflict(ApiError):
     title = "Conflict"
 
 
+class PreconditionFailed(ApiError):
+    """The resource has changed since the ETag in If-Match was read."""
+
+    status = 412
+    title = "Precondition Failed"
+
+    def __init__(self, detail: str | None = None, *, sqlstate: str | None = None, etag: str | None = None) -> None:
+        super().__init__(detail, sqlstate=sqlstate)
+        self.etag = etag
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"ETag": self.etag} if self.etag else {}
+
+
 class PayloadTooLarge(ApiError):
     """The request body is larger than this service accepts."""
 
@@ -90,6 +106,8 @@ class InternalError(ApiError):
 SQLSTATE_ERRORS: dict[str, type[ApiError]] = {
     "23505": Conflict,  # unique_violation
     "23503": BadRequest,  # foreign_key_violation: the referenced application does not exist
+    "2BP01": Conflict,  # dependent_objects_still_exist: an application that still has configurations
+    "PT412": PreconditionFailed,  # ours: If-Match does not match the current ETag
     "P0002": NotFound,  # no_data_found
     "54000": PayloadTooLarge,  # program_limit_exceeded: a config over its size limit as stored
     "22": BadRequest,  # data exception: malformed id, bad JSON value, over-long or empty field

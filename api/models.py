@@ -41,6 +41,11 @@ def _storable(text: str) -> str:
     return text
 
 
+def storable_or_none(text: str | None) -> str | None:
+    """`_storable` for optional text, such as a query parameter."""
+    return text if text is None else _storable(text)
+
+
 def _storable_config(config: dict[str, Any]) -> dict[str, Any]:
     """Reject what jsonb cannot hold or what no configuration needs: NUL, NaN and infinities, deep nesting."""
     pending: list[tuple[Any, int]] = [(config, 1)]  # iterative: a deep document must not exhaust the stack
@@ -79,9 +84,11 @@ NO_NUL = "^[^\\u0000]*$"
 # A config's limit once stored, as db/functions/app_private/config_check.sql enforces it (SQLSTATE 54000, a 413).
 MAX_CONFIG_STORED_BYTES = 1_048_576
 
+MAX_NAME_LENGTH = 256
+
 Name = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=256),
+    StringConstraints(min_length=1, max_length=MAX_NAME_LENGTH),
     AfterValidator(_storable),
     Field(examples=["billing"], json_schema_extra={"pattern": NO_NUL}),
 ]

@@ -37,6 +37,14 @@ _EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
     ),
     404: ("Not found", {"detail": "application 01JD7X8N3QYF4M2W6R9T0BCSKZ does not exist", "sqlstate": "P0002"}),
     409: ("Conflict", {"detail": 'an application named "billing" already exists', "sqlstate": "23505"}),
+    412: (
+        "The resource changed since the ETag in If-Match was read; the answer's ETag is the current one",
+        {
+            "detail": "configuration 01JD7X9P1VHN3K8D5E2A7QXG4M has changed since that ETag was read: "
+            'it is now "5d41402abc4b2a76b9719d911017c592"',
+            "sqlstate": "PT412",
+        },
+    ),
     413: ("Request body too large", {"detail": "The request body is larger than 1048576 bytes."}),
     415: ("Request body not JSON", {"detail": "Send the request body as JSON, with Content-Type: application/json."}),
     503: (
@@ -44,6 +52,24 @@ _EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
         {"detail": "The database is not available right now; try again shortly."},
     ),
 }
+
+ETAG = {
+    "ETag": {
+        "description": "The resource's entity tag: equal for equal content, in every process and after restarts.",
+        "schema": {"type": "string", "examples": ['"5d41402abc4b2a76b9719d911017c592"']},
+    }
+}
+
+
+def tagged(status: int = 200, **extra: dict[str, Any]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for a success that carries one resource and its ETag."""
+    return {status: {"headers": ETAG | extra}}
+
+
+def revalidated() -> dict[int | str, dict[str, Any]]:
+    """OpenAPI for a GET's 200 with an ETag and its 304."""
+    return tagged(200) | {304: {"description": "Not Modified: If-None-Match matched; no body", "headers": dict(ETAG)}}
+
 
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
 
@@ -63,13 +89,15 @@ def problems(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, A
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}, "example": example}},
         }
         if status == 503:
-            documented[status]["headers"] = RETRY_AFTER
+            documented[status]["headers"] = dict(RETRY_AFTER)
+        if status == 412:
+            documented[status]["headers"] = dict(ETAG)
     return documented
 
 
 def created(what: str) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI for a 201 whose Location header is the URL of the new resource."""
-    return {201: {"headers": {"Location": {"description": f"URL of the new {what}", "schema": {"type": "string"}}}}}
+    """OpenAPI for a 201 whose Location header is the URL of the new resource, with its ETag."""
+    return tagged(201, Location={"description": f"URL of the new {what}", "schema": {"type": "string"}})
 
 
 def _document(app: FastAPI) -> dict[str, Any]:

@@ -97,11 +97,17 @@ def test_public_holds_exactly_the_interface(migrated_dsn):
 
     assert public == [
         "app_create",
+        "app_delete",
         "app_get",
+        "app_get_by_name",
         "app_list",
         "app_list_page",
         "app_update",
         "config_create",
+        "config_delete",
         "config_get",
+        "config_get_by_name",
+        "config_list",
+        "config_list_page",
         "config_update",
     ]

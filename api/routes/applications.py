@@ -1,39 +1,19 @@
-"""/applications: create, replace, read and list applications."""
+"""/applications: create, replace, read, list and delete applications, and list one's configurations."""
 
-import json
-from collections.abc import AsyncIterator
-from typing import Annotated
-from urllib.parse import urlencode
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response, StreamingResponse
-
-from api import ids
-from api.database import Database
+from api import conditional, ids
+from api.conditional import IfMatch, IfNoneMatch
 from api.deps import Db, JsonBody
-from api.models import Application, ApplicationIn, ApplicationSummary, UlidText
-from api.openapi import created, problems
-from api.routes import JsonText
+from api.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
+from api.openapi import created, problems, revalidated, tagged
+from api.routes import JsonText, listing
+from api.routes.listing import LINK, After, Limit, NameFilter, Page, one_page, streamed
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
-# Rows per database call while streaming the whole list: large enough that the
-# round trips do not dominate, small enough that a page is about a megabyte.
-LIST_CHUNK = 10_000
-MAX_PAGE = 1000
-
-Limit = Annotated[
-    int | None,
-    Query(ge=1, le=MAX_PAGE, description=f"Page size (1-{MAX_PAGE}). Without it every application is returned."),
-]
-LINK = {
-    "Link": {
-        "description": "With `limit`, while more applications follow: "
-        '`</api/v1/applications?limit=N&after=ID>; rel="next"` (a relative reference).',
-        "schema": {"type": "string"},
-    }
-}
-After = Annotated[UlidText | None, Query(description="Return the applications after this id (keyset pagination).")]
+APP_GET = "SELECT app_get(%s)"
 
 
 @router.post(
@@ -48,71 +28,100 @@ async def create_application(body: ApplicationIn, db: Db, request: Request) -> J
     new_id = ids.new_id()
     text = await db.fetch_value("SELECT app_create(%s, %s, %s)", (body.name, body.comments, new_id))
     location = request.app.url_path_for("get_application", application_id=new_id)
-    return JsonText(text, status_code=201, headers={"Location": location})
+    return conditional.tagged(text, 201, {"Location": location})
 
 
 @router.put(
     "/{application_id}",
     response_model=Application,
-    responses=problems(400, 404, 409, 413, 415, 503),
+    responses=tagged() | problems(400, 404, 409, 412, 413, 415, 503),
     dependencies=[JsonBody],
 )
-async def replace_application(application_id: UlidText, body: ApplicationIn, db: Db) -> JsonText:
-    """Replace an application's name and comments (omitted comments become null)."""
-    text = await db.fetch_value("SELECT app_update(%s, %s, %s)", (application_id, body.name, body.comments))
-    return JsonText(text)
+async def replace_application(
+    application_id: UlidText, body: ApplicationIn, db: Db, if_match: IfMatch = None
+) -> JsonText:
+    """Replace an application's name and comments (omitted comments become null).
+
+    With `If-Match`, only if the application is still as that ETag says: else 412, nothing changed.
+    """
+    text = await conditional.write(
+        db,
+        "SELECT app_update(%s, %s, %s, %s)",
+        (application_id, body.name, body.comments, if_match),
+        (APP_GET, application_id),
+    )
+    return conditional.tagged(text)
 
 
-@router.get("/{application_id}", response_model=Application, responses=problems(400, 404, 503))
-async def get_application(application_id: UlidText, db: Db) -> JsonText:
-    """An application with the ids of its configurations, in creation order."""
-    return JsonText(await db.fetch_value("SELECT app_get(%s)", (application_id,), idempotent=True))
+@router.get("/{application_id}", response_model=Application, responses=revalidated() | problems(400, 404, 503))
+async def get_application(application_id: UlidText, db: Db, if_none_match: IfNoneMatch = None) -> Response:
+    """An application with the ids of its configurations, in creation order; 304 when If-None-Match matches."""
+    return conditional.read(await db.fetch_value(APP_GET, (application_id,), idempotent=True), if_none_match)
+
+
+@router.delete(
+    "/{application_id}",
+    status_code=204,
+    responses=problems(
+        400, 404, 409, 412, 503, s409="The application still has configurations: delete them first (SQLSTATE 2BP01)"
+    ),
+)
+async def delete_application(application_id: UlidText, db: Db, if_match: IfMatch = None) -> Response:
+    """Delete an application that has no configurations left (no cascade: 409 while it has some)."""
+    await conditional.write(db, "SELECT app_delete(%s, %s)", (application_id, if_match), (APP_GET, application_id))
+    return Response(status_code=204)
+
+
+@router.get("", response_model=list[ApplicationSummary], responses={200: {"headers": LINK}} | problems(400, 503))
+async def list_applications(
+    db: Db, request: Request, limit: Limit = None, after: After = None, name: NameFilter = None
+) -> Response:
+    """Applications ordered by id: all of them, streamed, or one page when `limit` is given.
+
+    A page that is followed by more carries a `Link: <…>; rel="next"` header. `name` keeps only
+    the application with exactly that name (`[]` when there is none).
+    """
+    if limit is not None:
+        rows = await db.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name), idempotent=True)
+        return one_page(rows, limit, request.app.url_path_for("list_applications"), {"name": name})
+
+    async def page(after: str | None) -> Page:
+        text = await db.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, listing.CHUNK, name), idempotent=True)
+        # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object (jsonb
+        # puts the shortest key first, and applications hold no objects): the last one is the last id.
+        start = text.rfind('{"id": "') + len('{"id": "')
+        return text, text[start : start + 26] if text != "[]" else None
+
+    return streamed(await page(after), page)
 
 
 @router.get(
-    "",
-    response_model=list[ApplicationSummary],
-    responses={200: {"headers": LINK}} | problems(400, 503),
+    "/{application_id}/configurations",
+    response_model=list[Configuration],
+    responses={200: {"headers": LINK}} | problems(400, 404, 503),
 )
-async def list_applications(db: Db, request: Request, limit: Limit = None, after: After = None) -> Response:
-    """Applications ordered by id: all of them, streamed, or one page when `limit` is given.
-
-    A page that is followed by more applications carries a `Link: <…>; rel="next"` header.
-    """
-    if limit is None:
-        first = await db.fetch_value("SELECT app_list_page(%s, %s)", (after, LIST_CHUNK), idempotent=True)
-        return StreamingResponse(_stream(db, first), media_type="application/json")
-
-    rows = await db.fetch_values("SELECT app_list(%s, %s)", (after, limit + 1), idempotent=True)
-    headers = {}
-    if len(rows) > limit:
-        rows = rows[:limit]
-        # A relative reference (RFC 8288 allows it): never the client's Host header.
-        query = urlencode({"limit": limit, "after": _last_id(rows)})
-        headers["Link"] = f'<{request.app.url_path_for("list_applications")}?{query}>; rel="next"'
-    return JsonText(_array(rows), headers=headers)
-
-
-def _last_id(rows: list[str]) -> str:
-    return json.loads(rows[-1])["id"]
-
-
-def _array(rows: list[str]) -> str:
-    return "[" + ", ".join(rows) + "]"  # as json_agg joins them: one form for every body
-
-
-async def _stream(db: Database, page: str) -> AsyncIterator[str]:
-    # The first page was read before the response started, so a failure there is still
-    # a proper error response; each later page continues from the last id sent.
-    yield "["
-    separator = ""
-    while page != "[]":
-        yield separator + page[1:-1]
-        separator = ", "
-        # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object
-        # (jsonb puts the shortest key first): the last one is the last application's id.
-        start = page.rindex('{"id": "') + len('{"id": "')
-        page = await db.fetch_value(
-            "SELECT app_list_page(%s, %s)", (page[start : start + 26], LIST_CHUNK), idempotent=True
+async def list_configurations(
+    application_id: UlidText,
+    db: Db,
+    request: Request,
+    limit: Limit = None,
+    after: After = None,
+    name: NameFilter = None,
+) -> Response:
+    """The application's configurations, whole, ordered by id: all of them, streamed, or one page when
+    `limit` is given (with a `Link` to the next); `name` keeps only the one with that name."""
+    if limit is not None:
+        rows = await db.fetch_values(
+            "SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit + 1, name), idempotent=True
         )
-    yield "]"
+        path = request.app.url_path_for("list_configurations", application_id=application_id)
+        return one_page(rows, limit, path, {"name": name})
+
+    async def page(after: str | None) -> Page:
+        return await db.fetch_row(
+            "SELECT * FROM config_list_page(%s, %s, %s, %s)",
+            (application_id, after, listing.CHUNK, name),
+            idempotent=True,
+        )
+
+    return streamed(await page(after), page)

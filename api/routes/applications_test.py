@@ -1,7 +1,7 @@
 import pytest
 from ulid import ULID
 
-from api.routes import applications
+from api.routes import listing
 
 URL = "/api/v1/applications"
 
@@ -149,7 +149,7 @@ def test_list_of_nothing_is_an_empty_array(client):
 
 
 def test_list_streams_all_rows_across_chunks(client, monkeypatch):
-    monkeypatch.setattr(applications, "LIST_CHUNK", 3)
+    monkeypatch.setattr(listing, "CHUNK", 3)
     ids = sorted(create(client, f"app-{n}")["id"] for n in range(7))
 
     assert [a["id"] for a in client.get(URL).json()] == ids

@@ -1,16 +1,20 @@
 """/configurations: create, replace and read configurations."""
 
 from fastapi import APIRouter, Request
+from fastapi.responses import Response
 
-from api import exact_json, ids
+from api import conditional, exact_json, ids
+from api.conditional import IfMatch, IfNoneMatch
 from api.deps import Db, JsonBody
 from api.errors import PayloadTooLarge
 from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
-from api.openapi import created, problems
+from api.openapi import created, problems, revalidated, tagged
 from api.routes import JsonText
 
-
 # Configs go to jsonb with their numbers exactly as sent (api.exact_json).
+CONFIG_GET = "SELECT config_get(%s)"
+
+
 def _config_text(config: dict) -> str:
     """The config as JSON for jsonb, unless its numbers alone would exceed the stored-size limit."""
     # config_check() measures the stored text; this spares it building megabytes of digits.
@@ -50,16 +54,18 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
         (str(body.application_id), body.name, _config_text(body.config), body.comments, new_id),
     )
     location = request.app.url_path_for("get_configuration", configuration_id=new_id)
-    return JsonText(text, status_code=201, headers={"Location": location})
+    return conditional.tagged(text, 201, {"Location": location})
 
 
 @router.put(
     "/{configuration_id}",
     response_model=Configuration,
-    responses=problems(
+    responses=tagged()
+    | problems(
         400,
         404,
         409,
+        412,
         413,
         415,
         503,
@@ -68,20 +74,34 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
     ),
     dependencies=[JsonBody],
 )
-async def replace_configuration(configuration_id: UlidText, body: ConfigurationUpdate, db: Db) -> JsonText:
+async def replace_configuration(
+    configuration_id: UlidText, body: ConfigurationUpdate, db: Db, if_match: IfMatch = None
+) -> JsonText:
     """Replace a configuration's name, comments and config. Its application never changes.
 
-    Sending an `application_id` other than the configuration's own is a 400 (SQLSTATE 22023).
+    Sending an `application_id` other than the configuration's own is a 400 (SQLSTATE 22023). With
+    `If-Match`, only if the configuration is still as that ETag says: else 412, nothing changed.
     """
     application_id = str(body.application_id) if body.application_id is not None else None
-    text = await db.fetch_value(
-        "SELECT config_update(%s, %s, %s, %s, %s)",
-        (configuration_id, body.name, _config_text(body.config), body.comments, application_id),
+    text = await conditional.write(
+        db,
+        "SELECT config_update(%s, %s, %s, %s, %s, %s)",
+        (configuration_id, body.name, _config_text(body.config), body.comments, application_id, if_match),
+        (CONFIG_GET, configuration_id),
     )
-    return JsonText(text)
+    return conditional.tagged(text)
 
 
-@router.get("/{configuration_id}", response_model=Configuration, responses=problems(400, 404, 503))
-async def get_configuration(configuration_id: UlidText, db: Db) -> JsonText:
-    """A configuration with its config object."""
-    return JsonText(await db.fetch_value("SELECT config_get(%s)", (configuration_id,), idempotent=True))
+@router.get("/{configuration_id}", response_model=Configuration, responses=revalidated() | problems(400, 404, 503))
+async def get_configuration(configuration_id: UlidText, db: Db, if_none_match: IfNoneMatch = None) -> Response:
+    """A configuration with its config object; 304 when If-None-Match matches."""
+    return conditional.read(await db.fetch_value(CONFIG_GET, (configuration_id,), idempotent=True), if_none_match)
+
+
+@router.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))
+async def delete_configuration(configuration_id: UlidText, db: Db, if_match: IfMatch = None) -> Response:
+    """Delete a configuration."""
+    await conditional.write(
+        db, "SELECT config_delete(%s, %s)", (configuration_id, if_match), (CONFIG_GET, configuration_id)
+    )
+    return Response(status_code=204)

@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION app_list(p_after text DEFAULT NULL, p_limit integer DEFAULT NULL)
+CREATE OR REPLACE FUNCTION app_list(p_after text DEFAULT NULL, p_limit integer DEFAULT NULL, p_name text DEFAULT NULL)
   RETURNS SETOF json
   LANGUAGE plpgsql
   STABLE
@@ -10,10 +10,16 @@ BEGIN
     RAISE EXCEPTION 'limit must be at least 1, not %', p_limit
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  -- Two statements rather than "p_after IS NULL OR id > p_after": each gets a plan
-  -- that walks the primary key from where the page starts, so reading the whole
-  -- table page by page stays linear.
-  IF p_after IS NULL THEN
+  -- Separate statements rather than "p_after IS NULL OR id > p_after": each gets a plan
+  -- that walks the primary key from where the page starts (or the name's index), so
+  -- reading the whole table page by page stays linear.
+  IF p_name IS NOT NULL THEN
+    RETURN QUERY
+      SELECT jsonb_build_object('id', a.id, 'name', a.name, 'comments', a.comments)::json
+        FROM applications a
+       WHERE a.name = p_name AND (p_after IS NULL OR a.id > app_private.ulid_normalize(p_after, 'after'))
+       LIMIT p_limit;
+  ELSIF p_after IS NULL THEN
     RETURN QUERY
       SELECT jsonb_build_object('id', a.id, 'name', a.name, 'comments', a.comments)::json
         FROM applications a
@@ -30,7 +36,7 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION app_list(text, integer) IS
+COMMENT ON FUNCTION app_list(text, integer, text) IS
   'Applications as JSON {id, name, comments}, one row each, ordered by id: those after id p_after '
-  '(keyset pagination), at most p_limit of them (null: all). Raises 22023 when p_limit < 1, '
-  '22P02 when p_after is not a ULID.';
+  '(keyset pagination), at most p_limit of them (null: all), only the one named p_name when it is given. '
+  'Raises 22023 when p_limit < 1, 22P02 when p_after is not a ULID.';

@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION app_update(p_id text, p_name text, p_comments text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION app_update(p_id text, p_name text, p_comments text DEFAULT NULL, p_if_match text DEFAULT NULL)
   RETURNS json
   LANGUAGE plpgsql
   VOLATILE
@@ -10,6 +10,14 @@ DECLARE
   v_name constant text := app_private.field_check('name', p_name, 256, true);
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
 BEGIN
+  -- Locked first, so that the ETag compared is the one replaced: of concurrent updates sent
+  -- with the same If-Match, one wins and the others see its change.
+  PERFORM FROM applications WHERE id = v_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'application % does not exist', v_id
+      USING ERRCODE = 'no_data_found', HINT = 'List applications with app_list().';
+  END IF;
+  PERFORM app_private.if_match(p_if_match, app_get(v_id), format('application %s', v_id));
   -- A full replacement: a null p_comments clears the comments.
   BEGIN
     UPDATE applications SET name = v_name, comments = v_comments WHERE id = v_id;
@@ -18,14 +26,12 @@ BEGIN
       USING ERRCODE = 'unique_violation', CONSTRAINT = 'applications_name_key',
             HINT = 'Application names are unique: choose another name.';
   END;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'application % does not exist', v_id
-      USING ERRCODE = 'no_data_found', HINT = 'List applications with app_list().';
-  END IF;
   RETURN app_get(v_id);
 END;
 $$;
 
-COMMENT ON FUNCTION app_update(text, text, text) IS
+COMMENT ON FUNCTION app_update(text, text, text, text) IS
   'Replaces the name and comments of application p_id (null comments clear them); returns it as app_get() does. '
-  'Raises P0002 when it does not exist, 23505 when the name is taken, 22004/22023/22001/22P02 for bad input.';
+  'p_if_match, when given, must match its current ETag (If-Match: * or entity tags), checked under the row lock. '
+  'Raises P0002 when it does not exist, PT412 when p_if_match does not match, 23505 when the name is taken, '
+  '22004/22023/22001/22P02 for bad input.';

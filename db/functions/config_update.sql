@@ -3,7 +3,8 @@ CREATE OR REPLACE FUNCTION config_update(
   p_name text,
   p_config jsonb,
   p_comments text DEFAULT NULL,
-  p_application_id text DEFAULT NULL
+  p_application_id text DEFAULT NULL,
+  p_if_match text DEFAULT NULL
 )
   RETURNS json
   LANGUAGE plpgsql
@@ -18,11 +19,14 @@ DECLARE
   v_config constant jsonb := app_private.config_check(p_config);
   v_current_application_id text;
 BEGIN
-  SELECT application_id INTO v_current_application_id FROM configurations WHERE id = v_id;
+  -- Locked first, so that the ETag compared is the one replaced: of concurrent updates sent
+  -- with the same If-Match, one wins and the others see its change.
+  SELECT application_id INTO v_current_application_id FROM configurations WHERE id = v_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'configuration % does not exist', v_id
       USING ERRCODE = 'no_data_found', HINT = 'app_get() lists the configuration_ids of an application.';
   END IF;
+  PERFORM app_private.if_match(p_if_match, config_get(v_id), format('configuration %s', v_id));
   -- A configuration never moves: p_application_id may only confirm the current one.
   IF p_application_id IS NOT NULL
      AND app_private.ulid_normalize(p_application_id, 'application_id') <> v_current_application_id THEN
@@ -41,8 +45,8 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION config_update(text, text, jsonb, text, text) IS
+COMMENT ON FUNCTION config_update(text, text, jsonb, text, text, text) IS
   'Replaces the name, comments (null clears them) and config of configuration p_id; returns it as '
   'config_get() does. p_application_id, when given, must be its current application. Raises P0002 when it '
-  'does not exist, 22023 when p_application_id differs or p_config is not an object, 54000 when p_config is over 1 MiB as JSON text, 23505 when the name is '
+  'does not exist, PT412 when p_if_match (If-Match: * or entity tags) does not match its current ETag (checked under the row lock), 22023 when p_application_id differs or p_config is not an object, 54000 when p_config is over 1 MiB as JSON text, 23505 when the name is '
   'taken within the application, 22004/22001/22P02 for bad input.';

@@ -22,6 +22,8 @@ CONDITIONS = {
     "string_data_right_truncation": "22001",
     "program_limit_exceeded": "54000",
     "numeric_value_out_of_range": "22003",
+    "dependent_objects_still_exist": "2BP01",
+    "PT412": "PT412",  # ours: precondition failed (no condition name)
 }
 
 

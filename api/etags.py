@@ -1,0 +1,24 @@
+"""Entity tags and conditional requests (RFC 9110 §8.8.3, §13).
+
+A resource's ETag is the hash of the JSON text its function returns, the same hash
+app_private.etag() computes in SQL over the same text: equal content gives an equal
+tag in every process and after restarts, and the functions compare an If-Match tag
+with the current one under the row lock (SQLSTATE PT412 when it differs).
+"""
+
+import hashlib
+
+
+def etag(body: str) -> str:
+    """The strong ETag of a resource's JSON text, quotes included."""
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+
+
+def none_match(if_none_match: str | None, current: str) -> bool:
+    """Whether If-None-Match matches `current` (weak comparison, `*` or a list): a GET answers 304."""
+    if if_none_match is None:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    opaque = current.removeprefix("W/")
+    return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
