@@ -168,3 +168,25 @@ def test_openapi_shows_what_the_server_rejects(client):
         "22023"
         in document["paths"]["/api/v1/configurations/{configuration_id}"]["put"]["responses"]["400"]["description"]
     )
+
+
+def test_openapi_declares_the_conditional_requests(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    by_id = {"applications": "application_id", "configurations": "configuration_id"}
+
+    reads = [paths[f"/api/v1/{kind}/{{{param}}}"]["get"] for kind, param in by_id.items()]
+    reads += [
+        paths["/api/v1/applications/by-name/{application_name}"]["get"],
+        paths["/api/v1/applications/by-name/{application_name}/configurations/{configuration_name}"]["get"],
+    ]
+    for operation in reads:
+        assert "ETag" in operation["responses"]["200"]["headers"] and "304" in operation["responses"]
+        assert "If-None-Match" in {p["name"] for p in operation["parameters"]}
+    for kind, param in by_id.items():
+        for method in ("put", "delete"):
+            operation = paths[f"/api/v1/{kind}/{{{param}}}"][method]
+            assert "If-Match" in {p["name"] for p in operation["parameters"]}
+            assert "ETag" in operation["responses"]["412"]["headers"]
+        assert "204" in paths[f"/api/v1/{kind}/{{{param}}}"]["delete"]["responses"]
+        assert "ETag" in paths[f"/api/v1/{kind}"]["post"]["responses"]["201"]["headers"]
+    assert "Link" in paths["/api/v1/applications/{application_id}/configurations"]["get"]["responses"]["200"]["headers"]
