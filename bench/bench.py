@@ -47,6 +47,8 @@ TARGETS = {
     "list_rss_mb": 50.0,
     "list_ttfb_s": 1.0,
     "list_vs_copy": 0.5,
+    "by_name_vs_by_id": 0.8,
+    "304_vs_200": 1.0,
 }
 
 
@@ -111,9 +113,18 @@ def parse_pgbench(output: str) -> Load:
 # -- the pieces under test -------------------------------------------------------------------
 
 
-def wrk(url: str, connections: int, seconds: float, script: Path | None = None, **env: str) -> Load:
+def wrk(
+    url: str,
+    connections: int,
+    seconds: float,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
+    **env: str,
+) -> Load:
     threads = max(1, min(2, connections))
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     if script is not None:
         command += ["-s", str(script)]
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, check=True)
@@ -212,6 +223,9 @@ def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
     app_ids, config_ids = workdir / "app_ids.txt", workdir / "config_ids.txt"
     app_ids.write_text("\n".join(row[0] for row in sql(dsn, "SELECT id FROM bench.app_ids ORDER BY n")) + "\n")
     config_ids.write_text("\n".join(row[0] for row in sql(dsn, "SELECT id FROM bench.config_ids ORDER BY n")) + "\n")
+    # What a consuming service asks for: application and configuration by names.
+    names = (f"app-{n}/configurations/config-{k}" for n in range(1, applications + 1) for k in (1, 2, 3))
+    (workdir / "config_names.txt").write_text("\n".join(names) + "\n")
     return app_ids, config_ids
 
 
@@ -329,6 +343,10 @@ def ratios(results: Results) -> dict[str, float]:
         "get_config_vs_http": http["get_config_c16"].rate / http["healthz_c16"].rate,
         "get_config_vs_db": http["get_config_c16"].rate / db["config_get_c16"].rate,
         "post_app_vs_db": http["post_app_c16"].rate / db["app_create_c16"].rate,
+        "get_config_by_name_vs_by_id": http["get_config_by_name_c16"].rate / http["get_config_c16"].rate,
+        "get_config_by_name_vs_http": http["get_config_by_name_c16"].rate / http["healthz_c16"].rate,
+        "list_configs_vs_http": http["list_configs_c16"].rate / http["healthz_c16"].rate,
+        "get_304_vs_200": http["get_one_304_c16"].rate / http["get_one_200_c16"].rate,
     }
     if listing:
         out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
@@ -345,6 +363,10 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
          r["get_app_vs_db"] >= TARGETS["get_vs_db"]),
         ("POST app / pgbench app_create", f"{r['post_app_vs_db']:.2f}", f">= {TARGETS['post_vs_db']}",
          r["post_app_vs_db"] >= TARGETS["post_vs_db"]),
+        ("GET configuration by name / by id", f"{r['get_config_by_name_vs_by_id']:.2f}",
+         f">= {TARGETS['by_name_vs_by_id']}", r["get_config_by_name_vs_by_id"] >= TARGETS["by_name_vs_by_id"]),
+        ("GET answered 304 / answered 200", f"{r['get_304_vs_200']:.2f}", f">= {TARGETS['304_vs_200']}",
+         r["get_304_vs_200"] >= TARGETS["304_vs_200"]),
     ]  # fmt: skip
     for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
         load = http[name]
@@ -478,6 +500,7 @@ class Bench:
     main_dsn: str = ""
     app_env: dict[str, str] = field(default_factory=dict)
     config_env: dict[str, str] = field(default_factory=dict)
+    names_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def sweep(self) -> tuple[int, ...]:
@@ -492,6 +515,8 @@ class Bench:
         app_ids, config_ids = seed_main(self.main_dsn, self.args.applications, self.workdir)
         self.app_env = {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}
         self.config_env = {"IDS_FILE": str(config_ids), "PATH_PREFIX": "/api/v1/configurations/"}
+        names = self.workdir / "config_names.txt"
+        self.names_env = {"IDS_FILE": str(names), "PATH_PREFIX": "/api/v1/applications/by-name/"}
 
     def database_ceiling(self) -> None:
         count, seconds, database = self.args.applications, self.args.seconds, self.results.database
@@ -514,6 +539,21 @@ class Bench:
                 stage(f"  concurrency {c}: healthz {http[f'healthz_c{c}'].rate:,.0f}/s, "
                       f"GET app {http[f'get_app_c{c}'].rate:,.0f}/s")  # fmt: skip
             http["get_config_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.config_env)
+            http["get_config_by_name_c16"] = wrk(
+                api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.names_env
+            )
+            pages = self.app_env | {"PATH_SUFFIX": "/configurations?limit=10"}
+            http["list_configs_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **pages)
+            # One configuration read again and again, answered whole (200) or revalidated (304): the
+            # two alternate, twice, and each keeps its better run, so that drift favours neither.
+            one = f"{api.base}/api/v1/configurations/{Path(self.config_env['IDS_FILE']).read_text().split()[0]}"
+            tag = {"If-None-Match": httpx.get(one).headers["etag"]}
+            runs: dict[str, list[Load]] = {"get_one_200_c16": [], "get_one_304_c16": []}
+            for _ in range(2):
+                runs["get_one_200_c16"].append(wrk(one, CONCURRENCY, seconds / 2))
+                runs["get_one_304_c16"].append(wrk(one, CONCURRENCY, seconds / 2, headers=tag))
+            for name, loads in runs.items():
+                http[name] = max(loads, key=lambda load: load.rate)
             http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
 
     def two_workers(self) -> None:

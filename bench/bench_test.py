@@ -56,6 +56,10 @@ def results(get_rate: float) -> bench.Results:
             "get_app_c16": load(get_rate, 6, 12),
             "get_config_c16": load(2000, 6, 30),
             "post_app_c16": load(1800, 8, 16),
+            "get_config_by_name_c16": load(1500, 7, 14),
+            "list_configs_c16": load(1200, 9, 18),
+            "get_one_200_c16": load(2100, 6, 12),
+            "get_one_304_c16": load(2300, 6, 12),
         },
         database={"app_get_c16": load(20000), "config_get_c16": load(25000), "app_create_c16": load(12000)},
         listing={
@@ -72,6 +76,8 @@ def test_targets_are_judged_from_the_ratios():
     assert verdicts["GET app / database ceiling"] is True  # 0.125
     assert verdicts["get_config_c16: p99 / p50"] is False  # 5.0
     assert verdicts["list 1M: rows/s / COPY rows/s"] is False  # 0.25
+    assert verdicts["GET configuration by name / by id"] is False  # 0.75
+    assert verdicts["GET answered 304 / answered 200"] is True  # 1.10
     assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
 
 
