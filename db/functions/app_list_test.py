@@ -25,3 +25,16 @@ def test_empty_table_lists_nothing(call):
 def test_bad_arguments_are_data_exceptions(sqlstate):
     assert sqlstate("app_list", None, 0) == "22023"
     assert sqlstate("app_list", "nope", 10) == "22P02"
+
+
+def test_rows_are_written_exactly_as_jsonb_writes_them(call, db):
+    for name, comments in [('quo"te \\ back', None), ("tab\tnew\nline \u00e9 \u540d \x01", "c")]:
+        call("app_create", name, comments)
+    with db.cursor() as cur:
+        cur.execute(
+            "SELECT l::text, jsonb_build_object('id', a.id, 'name', a.name, 'comments', a.comments)::text"
+            "  FROM app_list() AS l JOIN applications a ON a.id = l ->> 'id'"
+        )
+        pairs = cur.fetchall()
+
+    assert len(pairs) == 2 and all(listed == as_jsonb for listed, as_jsonb in pairs)

@@ -34,3 +34,13 @@ def test_bad_fields_are_data_exceptions(call, sqlstate):
     assert sqlstate("app_update", app["id"], "") == "22023"
     assert sqlstate("app_update", app["id"], "x" * 257) == "22001"
     assert sqlstate("app_update", "nope", "name") == "22P02"
+
+
+def test_p_if_match_is_compare_and_set(call, sqlstate, rows):
+    app = call("app_create", "billing")
+    etag = rows("SELECT app_private.etag(app_get(%s))", (app["id"],))[0][0]
+
+    assert sqlstate("app_update", app["id"], "stale", None, '"0000"') == "PT412"
+    assert call("app_update", app["id"], "renamed", None, etag)["name"] == "renamed"
+    assert sqlstate("app_update", app["id"], "again", None, etag) == "PT412"  # that tag is spent
+    assert rows("SELECT name FROM applications") == [("renamed",)]

@@ -43,3 +43,14 @@ def test_bad_input_is_a_data_exception(config, sqlstate):
     assert sqlstate("config_update", config["id"], "prod", Json("text")) == "22023"
     assert sqlstate("config_update", config["id"], "", Json({})) == "22023"
     assert sqlstate("config_update", "bad", "prod", Json({})) == "22P02"
+
+
+def test_p_if_match_is_compare_and_set(call, sqlstate, rows):
+    app = call("app_create", "billing")
+    configuration = call("config_create", app["id"], "p", Json({"v": 1}))
+    etag = rows("SELECT app_private.etag(config_get(%s))", (configuration["id"],))[0][0]
+
+    assert sqlstate("config_update", configuration["id"], "p", Json({"v": 2}), None, None, '"0000"') == "PT412"
+    assert call("config_update", configuration["id"], "p", Json({"v": 2}), None, None, etag)["config"] == {"v": 2}
+    assert sqlstate("config_update", configuration["id"], "p", Json({"v": 3}), None, None, etag) == "PT412"
+    assert rows("SELECT config FROM configurations") == [({"v": 2},)]
