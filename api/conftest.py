@@ -18,10 +18,19 @@ def settings(migrated_dsn: str) -> Settings:
     return Settings(_env_file=None, database_url=migrated_dsn, pool_min_size=1, pool_max_size=4, pool_timeout=2)
 
 
-@pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+@pytest.fixture(scope="session")
+def _shared_client(_shared_database: str) -> Iterator[TestClient]:
+    settings = Settings(_env_file=None, database_url=_shared_database, pool_min_size=1, pool_max_size=4, pool_timeout=2)
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         yield client
+
+
+@pytest.fixture
+def client(migrated_dsn: str, _shared_client: TestClient) -> TestClient:
+    """The app on the emptied shared database, through httpx. One app serves every test (its
+    start-up and pool cost more than most tests): a test that needs an app of its own makes it
+    from `settings`."""
+    return _shared_client
 
 
 @pytest.fixture
