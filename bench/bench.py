@@ -548,6 +548,7 @@ class Bench:
             # two alternate, twice, and each keeps its better run, so that drift favours neither.
             one = f"{api.base}/api/v1/configurations/{Path(self.config_env['IDS_FILE']).read_text().split()[0]}"
             tag = {"If-None-Match": httpx.get(one).headers["etag"]}
+            assert httpx.get(one, headers=tag).status_code == 304, "the revalidating GET must be answered 304"
             runs: dict[str, list[Load]] = {"get_one_200_c16": [], "get_one_304_c16": []}
             for _ in range(2):
                 runs["get_one_200_c16"].append(wrk(one, CONCURRENCY, seconds / 2))
