@@ -10,12 +10,10 @@ from api.app import create_app
 from settings import PROJECT_ROOT, Settings
 
 
-def modules_after(code: str, **env: str) -> set[str]:
+def modules_after(code: str) -> set[str]:
     """The top-level packages a fresh interpreter has imported after running `code`."""
     probe = code + "\nimport sys; print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True, env=env or None
-    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
     return set(result.stdout.split())
 
 

@@ -13,13 +13,14 @@ from fastapi.openapi.utils import get_openapi
 
 from api.models import Problem
 from api.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
+from api.request_log import CLIENT_ID
 
 # Every response carries one (api.request_log).
 REQUEST_ID_HEADER = {
     "X-Request-ID": {
         "description": "The request's id: the client's own when it sent a sensible one, else a new one. "
         "Every log line of the request carries it.",
-        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@/+=-]{1,128}$"},
+        "schema": {"type": "string", "pattern": f"^{CLIENT_ID.pattern}$"},
     }
 }
 

@@ -22,7 +22,7 @@ from api.problems import problem_response
 log = logging.getLogger("api.requests")
 
 # What we accept from a client as an id: short, and nothing that could forge a log line.
-_CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
+CLIENT_ID = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")
 
 
 # Ids made here: a random prefix per process and a counter, unique without a syscall per request.
@@ -34,7 +34,7 @@ def _request_id(scope: Scope) -> str:
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             text = value.decode("latin-1")
-            if _CLIENT_ID.fullmatch(text):
+            if CLIENT_ID.fullmatch(text):
                 return text
     return f"{_PREFIX}{next(_counter):016x}"
 

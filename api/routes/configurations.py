@@ -1,4 +1,4 @@
-"""/configurations: create, replace and read configurations."""
+"""/configurations: create, replace, read and delete configurations."""
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -11,7 +11,6 @@ from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, 
 from api.openapi import created, problems, revalidated, tagged
 from api.routes import JsonText
 
-# Configs go to jsonb with their numbers exactly as sent (api.exact_json).
 CONFIG_GET = "SELECT config_get(%s)"
 
 
@@ -23,10 +22,13 @@ def _config_text(config: dict) -> str:
     return exact_json.dumps(config)
 
 
-router = APIRouter(prefix="/configurations", tags=["configurations"], route_class=exact_json.ExactJsonRoute)
+# Only the writes carry a config, which goes to jsonb with its numbers exactly as sent: their
+# bodies are read by api.exact_json. The rest, reads on the hot path, keep FastAPI's own request.
+writes = APIRouter(prefix="/configurations", tags=["configurations"], route_class=exact_json.ExactJsonRoute)
+others = APIRouter(prefix="/configurations", tags=["configurations"])
 
 
-@router.post(
+@writes.post(
     "",
     status_code=201,
     response_model=Configuration,
@@ -57,7 +59,7 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
     return conditional.tagged(text, 201, {"Location": location})
 
 
-@router.put(
+@writes.put(
     "/{configuration_id}",
     response_model=Configuration,
     responses=tagged()
@@ -92,16 +94,21 @@ async def replace_configuration(
     return conditional.tagged(text)
 
 
-@router.get("/{configuration_id}", response_model=Configuration, responses=revalidated() | problems(400, 404, 503))
+@others.get("/{configuration_id}", response_model=Configuration, responses=revalidated() | problems(400, 404, 503))
 async def get_configuration(configuration_id: UlidText, db: Db, if_none_match: IfNoneMatch = None) -> Response:
     """A configuration with its config object; 304 when If-None-Match matches."""
     return conditional.read(await db.fetch_value(CONFIG_GET, (configuration_id,), idempotent=True), if_none_match)
 
 
-@router.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))
+@others.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))
 async def delete_configuration(configuration_id: UlidText, db: Db, if_match: IfMatch = None) -> Response:
     """Delete a configuration."""
     await conditional.write(
         db, "SELECT config_delete(%s, %s)", (configuration_id, if_match), (CONFIG_GET, configuration_id)
     )
     return Response(status_code=204)
+
+
+router = APIRouter()
+router.include_router(writes)
+router.include_router(others)

@@ -110,6 +110,10 @@ def test_a_stale_if_match_is_412_with_the_current_etag_and_changes_nothing(clien
     problem(client.delete(url, headers={"If-Match": stale}), 412, "PT412")
     assert client.put(url, json={"name": "p", "config": {"v": 3}}, headers={"If-Match": current}).status_code == 200
     assert client.put(f"{APPS}/{app_id}", json={"name": "b"}, headers={"If-Match": "*"}).status_code == 200
+    # "*" asks that it exist: a missing one stays a 404, as without the condition.
+    missing = f"{CONFIGS}/01ARZ3NDEKTSV4RRFFQ69G5FAV"
+    problem(client.put(missing, json={"name": "p", "config": {}}, headers={"If-Match": "*"}), 404, "P0002")
+    problem(client.delete(missing, headers={"If-Match": "*"}), 404, "P0002")
 
 
 def test_of_concurrent_puts_with_one_if_match_exactly_one_wins(settings, client, app_id, rows):

@@ -9,7 +9,7 @@ from fastapi import Query
 from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
 
-from api.models import UlidText, storable_or_none
+from api.models import MAX_NAME_LENGTH, UlidText, storable_or_none
 from api.routes import JsonText
 
 # Rows per database call while streaming a whole list: large enough that the round trips
@@ -24,7 +24,7 @@ Limit = Annotated[
 After = Annotated[UlidText | None, Query(description="Only what comes after this id (keyset pagination).")]
 NameFilter = Annotated[
     str | None,
-    Query(min_length=1, max_length=256, description="Only the one with exactly this name."),
+    Query(min_length=1, max_length=MAX_NAME_LENGTH, description="Only the one with exactly this name."),
     AfterValidator(storable_or_none),
 ]
 
