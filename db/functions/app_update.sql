@@ -9,6 +9,7 @@ DECLARE
   v_id constant text := app_private.ulid_normalize(p_id);
   v_name constant text := app_private.field_check('name', p_name, 256, true);
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
+  v_application json;
 BEGIN
   -- Locked first, so that the ETag compared is the one replaced: of concurrent updates sent
   -- with the same If-Match, one wins and the others see its change.
@@ -26,7 +27,9 @@ BEGIN
       USING ERRCODE = 'unique_violation', CONSTRAINT = 'applications_name_key',
             HINT = 'Application names are unique: choose another name.';
   END;
-  RETURN app_get(v_id);
+  v_application := app_get(v_id);
+  PERFORM app_private.notify_change('application', 'updated', v_id, v_id, v_application);
+  RETURN v_application;
 END;
 $$;
 
@@ -34,4 +37,4 @@ COMMENT ON FUNCTION app_update(text, text, text, text) IS
   'Replaces the name and comments of application p_id (null comments clear them); returns it as app_get() does. '
   'p_if_match, when given, must match its current ETag (If-Match: * or entity tags), checked under the row lock. '
   'Raises P0002 when it does not exist, PT412 when p_if_match does not match, 23505 when the name is taken, '
-  '22004/22023/22001/22P02 for bad input.';
+  '22004/22023/22001/22P02 for bad input. On commit, notifies channel appconfig_changes (see app_private.notify_change).';

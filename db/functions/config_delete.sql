@@ -7,17 +7,19 @@ CREATE OR REPLACE FUNCTION config_delete(p_id text, p_if_match text DEFAULT NULL
 AS $$
 DECLARE
   v_id constant text := app_private.ulid_normalize(p_id);
+  v_application_id text;
 BEGIN
-  PERFORM FROM configurations WHERE id = v_id FOR UPDATE;
+  SELECT application_id INTO v_application_id FROM configurations WHERE id = v_id FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'configuration % does not exist', v_id
       USING ERRCODE = 'no_data_found', HINT = 'app_get() lists the configuration_ids of an application.';
   END IF;
   PERFORM app_private.if_match(p_if_match, config_get(v_id), format('configuration %s', v_id));
   DELETE FROM configurations WHERE id = v_id;
+  PERFORM app_private.notify_change('configuration', 'deleted', v_id, v_application_id);
 END;
 $$;
 
 COMMENT ON FUNCTION config_delete(text, text) IS
   'Deletes configuration p_id. p_if_match, when given, must match its current ETag. Raises P0002 when it '
-  'does not exist, PT412 when p_if_match does not match, 22P02 when p_id is not a ULID.';
+  'does not exist, PT412 when p_if_match does not match, 22P02 when p_id is not a ULID. On commit, notifies channel appconfig_changes (see app_private.notify_change).';
