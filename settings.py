@@ -23,6 +23,14 @@ class Settings(BaseSettings):
         default="",
         description="libpq URI of the PostgreSQL 16 database; empty starts the embedded server in .data/.",
     )
+    listen_database_url: str = Field(
+        default="",
+        description="Where each API process LISTENs for changes, on a connection of its own: a direct server, "
+        "never PgBouncer in transaction pooling (LISTEN needs a session). Empty: DATABASE_URL.",
+    )
+    heartbeat_seconds: float = Field(
+        default=15.0, gt=0, description="Seconds between the comment lines that keep an idle event stream open."
+    )
     pool_min_size: int = Field(
         default=16, ge=1, description="Connections the pool opens at start-up (= POOL_MAX_SIZE: no opening under load)."
     )

@@ -5,8 +5,12 @@ none is given, as when uvicorn imports it by name in a worker process). The
 database pool is opened at start-up and closed at shutdown (the lifespan).
 """
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import resource
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
@@ -17,7 +21,8 @@ from api.database import Database
 from api.logs import configure_logging, stop_logging
 from api.readiness import Readiness
 from api.request_log import RequestLog
-from api.routes import JsonResponse, applications, by_name, configurations, docs, health
+from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health
+from api.watch import Listener, Watchers
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,10 +51,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database.open()
         app.state.database = database
         app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
+        watchers = app.state.watchers = Watchers(database)
+        listener = Listener(settings.listen_database_url or dsn, watchers, connect_timeout=settings.connect_timeout)
+        listener.start()
+        restore_signals = _close_on_signal(watchers)
+        _raise_open_files_limit()
         log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
         try:
             yield
         finally:
+            restore_signals()
+            watchers.close()
+            await listener.stop()
             database.close()
             log.info("API stopped: pool closed")
             # A server stopped by a signal may exit without running atexit: write the queue out now.
@@ -78,9 +91,51 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(by_name.router)  # first: /applications/{id}/… would take "by-name" for an id
     api.include_router(applications.router)
     api.include_router(configurations.router)
+    api.include_router(events.router)
     app.include_router(api)
     app.include_router(health.router)
     docs.install(app)
 
     openapi.install(app)
     return app
+
+
+def _close_on_signal(watchers: Watchers) -> Callable[[], None]:
+    """Answer the long-polls and end the streams as soon as SIGTERM or SIGINT arrives.
+
+    The server waits for every open request before the lifespan ends, so closing them only
+    there would make a stop wait out everyone's `wait`. The server's own handlers still run.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # signals reach the main thread only (a TestClient runs the app in another)
+    loop = asyncio.get_running_loop()
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+
+    def handle(sig: int, frame: object) -> None:
+        loop.call_soon_threadsafe(watchers.close)
+        handler = previous[sig]
+        if callable(handler):
+            handler(sig, frame)
+        elif handler == signal.SIG_DFL:
+            signal.signal(sig, handler)
+            signal.raise_signal(sig)
+
+    for sig in previous:
+        signal.signal(sig, handle)
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            if signal.getsignal(sig) is handle:
+                signal.signal(sig, handler)
+
+    return restore
+
+
+def _raise_open_files_limit() -> None:
+    """Every watcher holds a socket: take all the open files the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            log.warning("open files limit stays %d: %s", soft, exc)

@@ -130,6 +130,7 @@ def test_openapi_names_operations_and_schemas_for_generated_clients(client):
         "readyz",
         "replace_application",
         "replace_configuration",
+        "stream_application_events",
     ]
     assert all(re.fullmatch(r"[A-Z][A-Za-z]+", name) for name in document["components"]["schemas"])
 

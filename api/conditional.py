@@ -1,7 +1,8 @@
 """Conditional requests on one resource (RFC 9110 §13), for the routes.
 
 Every answer that carries one application or configuration has its ETag; a GET whose
-If-None-Match matches is a 304 without a body; a write's If-Match goes to the function,
+If-None-Match matches is a 304 without a body, or with `wait` a long-poll (api.watch)
+that answers when the resource changes; a write's If-Match goes to the function,
 which compares it under the row lock (SQLSTATE PT412) so that of concurrent writers with
 the same tag exactly one succeeds. The 412 carries the current ETag, read again.
 """
@@ -10,13 +11,14 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import psycopg2
-from fastapi import Header
+from fastapi import Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from api.database import Database
 from api.errors import PreconditionFailed
-from api.etags import etag, none_match
+from api.etags import etag
 from api.routes import JsonText
+from api.watch import MAX_WAIT_SECONDS, Current
 
 IfMatch = Annotated[
     str | None,
@@ -31,6 +33,40 @@ IfNoneMatch = Annotated[
 ]
 
 
+Wait = Annotated[
+    float | None,
+    Query(
+        ge=1,
+        le=MAX_WAIT_SECONDS,
+        description=f"With `If-None-Match`: while the ETag still matches, hold the answer up to this many seconds "
+        f"(1-{MAX_WAIT_SECONDS}) until the resource changes (200) or is deleted (404); 304 when the wait ends "
+        "first. Without `If-None-Match` it changes nothing.",
+    ),
+]
+
+
+class Get:
+    """A GET of one resource: 304 when the client's copy is current, a long-poll when it asks to wait."""
+
+    def __init__(self, request: Request, if_none_match: str | None, wait: float | None) -> None:
+        self.request = request
+        self.if_none_match = if_none_match
+        self.wait = wait
+
+    async def __call__(self, statement: str, *params: Any) -> Response:
+        state = self.request.app.state
+        if self.wait is None or self.if_none_match is None:
+            return read(await state.database.fetch_value(statement, params, idempotent=True), self.if_none_match)
+        return await state.watchers.long_poll(self.request, (statement, params), self.if_none_match, self.wait)
+
+
+async def _get(request: Request, if_none_match: IfNoneMatch = None, wait: Wait = None) -> Get:
+    return Get(request, if_none_match, wait)
+
+
+ConditionalGet = Annotated[Get, Depends(_get)]
+
+
 def tagged(text: str, status_code: int = 200, headers: dict[str, str] | None = None) -> JsonText:
     """The resource's JSON text with its ETag."""
     return JsonText(text, status_code=status_code, headers={"ETag": etag(text)} | (headers or {}))
@@ -38,10 +74,7 @@ def tagged(text: str, status_code: int = 200, headers: dict[str, str] | None = N
 
 def read(text: str, if_none_match: str | None) -> Response:
     """200 with the resource, or 304 when the client's copy is current."""
-    tag = etag(text)
-    if none_match(if_none_match, tag):
-        return Response(status_code=304, headers={"ETag": tag})
-    return JsonText(text, headers={"ETag": tag})
+    return Current.of(text).response(if_none_match)
 
 
 async def write(db: Database, statement: str, params: Sequence[Any], current: tuple[str, str]) -> Any:

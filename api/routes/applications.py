@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api import conditional, ids
-from api.conditional import IfMatch, IfNoneMatch
+from api.conditional import ConditionalGet, IfMatch
 from api.deps import Db, JsonBody
 from api.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 from api.openapi import created, problems, revalidated, tagged
@@ -54,9 +54,10 @@ async def replace_application(
 
 
 @router.get("/{application_id}", response_model=Application, responses=revalidated() | problems(400, 404, 503))
-async def get_application(application_id: UlidText, db: Db, if_none_match: IfNoneMatch = None) -> Response:
-    """An application with the ids of its configurations, in creation order; 304 when If-None-Match matches."""
-    return conditional.read(await db.fetch_value(APP_GET, (application_id,), idempotent=True), if_none_match)
+async def get_application(application_id: UlidText, get: ConditionalGet) -> Response:
+    """An application with the ids of its configurations, in creation order; 304 when If-None-Match
+    matches, or with `wait` when it has not changed within that many seconds (a long-poll)."""
+    return await get(APP_GET, application_id)
 
 
 @router.delete(

@@ -11,9 +11,7 @@ from urllib.parse import unquote_to_bytes
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api import conditional
-from api.conditional import IfNoneMatch
-from api.deps import Db
+from api.conditional import ConditionalGet
 from api.errors import BadRequest, NotFound
 from api.models import MAX_NAME_LENGTH, Application, Configuration
 from api.openapi import problems, revalidated
@@ -37,25 +35,20 @@ def _names(request: Request) -> list[str]:
     return names
 
 
-async def _by_name(request: Request, db: Db, if_none_match: str | None) -> Response:
+async def _by_name(request: Request, get: ConditionalGet) -> Response:
     match _names(request):
         case [application]:
-            text = await db.fetch_value("SELECT app_get_by_name(%s)", (application,), idempotent=True)
+            return await get("SELECT app_get_by_name(%s)", application)
         case [application, "configurations", configuration]:
-            text = await db.fetch_value(
-                "SELECT config_get_by_name(%s, %s)", (application, configuration), idempotent=True
-            )
+            return await get("SELECT config_get_by_name(%s, %s)", application, configuration)
         case _:
             raise NotFound("Not Found")
-    return conditional.read(text, if_none_match)
 
 
 @router.get("/{application_name}", response_model=Application, responses=revalidated() | problems(400, 404, 503))
-async def get_application_by_name(
-    application_name: str, request: Request, db: Db, if_none_match: IfNoneMatch = None
-) -> Response:
+async def get_application_by_name(application_name: str, request: Request, get: ConditionalGet) -> Response:
     """The application with exactly this name (percent-encoded), as GET by id returns it."""
-    return await _by_name(request, db, if_none_match)
+    return await _by_name(request, get)
 
 
 @router.get(
@@ -64,14 +57,14 @@ async def get_application_by_name(
     responses=revalidated() | problems(400, 404, 503, s404="No application, or no configuration, of that name"),
 )
 async def get_configuration_by_name(
-    application_name: str, configuration_name: str, request: Request, db: Db, if_none_match: IfNoneMatch = None
+    application_name: str, configuration_name: str, request: Request, get: ConditionalGet
 ) -> Response:
     """The configuration `configuration_name` of the application `application_name` (both percent-encoded),
     as GET by id returns it: the one request a consuming service makes at boot."""
-    return await _by_name(request, db, if_none_match)
+    return await _by_name(request, get)
 
 
 @router.get("/{names:path}", include_in_schema=False)
-async def get_by_names(names: str, request: Request, db: Db, if_none_match: IfNoneMatch = None) -> Response:
+async def get_by_names(names: str, request: Request, get: ConditionalGet) -> Response:
     # A name with an encoded "/" arrives here: the decoded path has more segments than the routes above.
-    return await _by_name(request, db, if_none_match)
+    return await _by_name(request, get)

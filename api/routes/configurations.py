@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api import conditional, exact_json, ids
-from api.conditional import IfMatch, IfNoneMatch
+from api.conditional import ConditionalGet, IfMatch
 from api.deps import Db, JsonBody
 from api.errors import PayloadTooLarge
 from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
@@ -95,9 +95,10 @@ async def replace_configuration(
 
 
 @others.get("/{configuration_id}", response_model=Configuration, responses=revalidated() | problems(400, 404, 503))
-async def get_configuration(configuration_id: UlidText, db: Db, if_none_match: IfNoneMatch = None) -> Response:
-    """A configuration with its config object; 304 when If-None-Match matches."""
-    return conditional.read(await db.fetch_value(CONFIG_GET, (configuration_id,), idempotent=True), if_none_match)
+async def get_configuration(configuration_id: UlidText, get: ConditionalGet) -> Response:
+    """A configuration with its config object; 304 when If-None-Match matches, or with `wait`
+    when it has not changed within that many seconds (a long-poll)."""
+    return await get(CONFIG_GET, configuration_id)
 
 
 @others.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))

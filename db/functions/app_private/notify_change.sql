@@ -12,10 +12,11 @@ CREATE OR REPLACE FUNCTION app_private.notify_change(
 AS $$
 BEGIN
   -- Sent in the writer's transaction: every listener gets it when that commits, and nobody
-  -- if it rolls back. The functions are the only writers, so no trigger is needed.
+  -- if it rolls back. The functions are the only writers, so no trigger is needed. jsonb writes
+  -- it in one line, in the form of every other body the API sends.
   -- A configuration's creation or deletion changes its application's configuration_ids,
   -- hence its ETag: the application's new tag rides along for its watchers.
-  PERFORM pg_notify('appconfig_changes', json_strip_nulls(json_build_object(
+  PERFORM pg_notify('appconfig_changes', jsonb_strip_nulls(jsonb_build_object(
     'entity', p_entity,
     'action', p_action,
     'id', p_id,

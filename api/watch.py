@@ -1,0 +1,391 @@
+"""Watching resources: long-polls and event streams, woken by PostgreSQL's NOTIFY.
+
+Every function that writes sends one notification on `appconfig_changes` when its
+transaction commits (db/README.md), whoever called it: this process, another worker,
+a DBA in psql. Each API process keeps one `Listener` on a connection outside the pool,
+read from the event loop without a thread, and hands every notification to its
+`Watchers`, which wake exactly the long-polls and streams of what it names.
+
+A waiting long-poll holds no connection and no thread: a future in a group of the
+waiters of the same read (same statement, same arguments). A notification makes the
+group read once, and every waiter whose ETag that read no longer matches is answered
+with it: 10,000 watchers of one configuration cost one query.
+
+Notifications are not stored. When the listener's connection is lost, changes may be
+missed until it is back: then every group reads again and every stream gets `resync`.
+A long-poll whose wait ends while that may have happened reads again too, rather than
+answering 304 on faith.
+"""
+
+import asyncio
+import json
+import logging
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+import psycopg2.extensions
+from fastapi import Request
+from fastapi.responses import Response
+
+from api.database import Database, PoolTimeout
+from api.errors import from_database_error
+from api.etags import etag, none_match
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "appconfig_changes"
+MAX_WAIT_SECONDS = 300
+
+# What a notification names: ("application", id) or ("configuration", id).
+Key = tuple[str, str]
+# A read of one resource: the statement and its arguments.
+Read = tuple[str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A resource as one read found it, ready to send to any number of waiters."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, text: str) -> "Current":
+        return cls(text.encode(), etag(text))
+
+    def response(self, if_none_match: str | None) -> Response:
+        if none_match(if_none_match, self.etag):
+            return Response(status_code=304, headers={"ETag": self.etag})
+        return Response(self.body, media_type="application/json", headers={"ETag": self.etag})
+
+
+# How a wait ends, besides with a new `Current` or the P0002 of a deleted resource.
+TIMEOUT, CLOSED, GONE_AWAY = object(), object(), object()
+
+
+@dataclass(eq=False, slots=True)
+class _Group:
+    """The long-polls waiting on one read, each with its If-None-Match."""
+
+    read: Read
+    waiters: dict[asyncio.Future, str] = field(default_factory=dict)
+    keys: tuple[Key, ...] = ()
+    reading: bool = False
+    again: bool = False
+
+
+# Events queued for a client that reads slower than they come, before it is sent `resync` instead.
+MAX_QUEUED_EVENTS = 1000
+
+
+@dataclass(eq=False, slots=True)
+class Stream:
+    """The events of one application, queued for one client; None ends the stream."""
+
+    application_id: str
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=MAX_QUEUED_EVENTS))
+
+
+def sse(event: str, data: str) -> str:
+    return f"event: {event}\ndata: {data}\n\n"
+
+
+RESYNC = sse("resync", json.dumps({"reason": "changes may have been missed: read the application again"}))
+
+
+def _keys_of_change(change: dict) -> tuple[Key, ...]:
+    own = (change["entity"], change["id"])
+    if change["entity"] == "configuration" and change["action"] != "updated":
+        return own, ("application", change["application_id"])  # its configuration_ids changed
+    return (own,)
+
+
+def _keys_of_resource(text: str) -> tuple[Key, ...]:
+    resource = json.loads(text)
+    if "application_id" in resource:
+        # The application too: its rename or deletion changes what a read by name finds.
+        return ("configuration", resource["id"]), ("application", resource["application_id"])
+    return (("application", resource["id"]),)
+
+
+class Watchers:
+    """The long-polls and event streams of this process."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._groups: dict[Read, _Group] = {}
+        self._by_key: defaultdict[Key, set[_Group]] = defaultdict(set)
+        self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
+        # The keys of the latest notifications, numbered, for a group that learns its keys late.
+        self._recent: deque[tuple[int, tuple[Key, ...]]] = deque(maxlen=4096)
+        self._sequence = 0
+        self._tasks: set[asyncio.Task] = set()
+        self.listening = False
+        self.outages = 0  # times the listener lost its connection
+        self.closed = False
+
+    # -- long-polls ---------------------------------------------------------------------------
+
+    async def long_poll(self, request: Request, read: Read, if_none_match: str, seconds: float) -> Response:
+        """200 as soon as the resource's ETag is not `if_none_match`, 404 once it is gone, else
+        304 when `seconds` have passed."""
+        # Registered before the first read: a change committed after that read wakes this one.
+        group = self._groups.get(read) or self._groups.setdefault(read, _Group(read))
+        waiter = asyncio.get_running_loop().create_future()
+        group.waiters[waiter] = if_none_match
+        sequence, outages = self._sequence, self.outages
+        try:
+            current = Current.of(await self._db.fetch_value(*read, idempotent=True))
+            if self.closed or not none_match(if_none_match, current.etag):
+                return current.response(if_none_match)
+            if not group.keys:
+                self._index(group, _keys_of_resource(current.body.decode()), since=sequence)
+            outcome = await self._until(waiter, request, seconds)
+        finally:
+            self._leave(group, waiter)
+        if isinstance(outcome, Current):
+            return outcome.response(if_none_match)
+        if isinstance(outcome, psycopg2.Error):
+            raise from_database_error(outcome)  # P0002: deleted while waited on
+        if outcome is TIMEOUT and not (self.listening and self.outages == outages):
+            # Changes may have gone unheard meanwhile: ask the database, not the listener.
+            return Current.of(await self._db.fetch_value(*read, idempotent=True)).response(if_none_match)
+        return current.response(if_none_match)
+
+    @staticmethod
+    async def _until(waiter: asyncio.Future, request: Request, seconds: float) -> Any:
+        async def gone_away() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+
+        client = asyncio.ensure_future(gone_away())
+        try:
+            await asyncio.wait((waiter, client), timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            client.cancel()
+        if waiter.done():
+            return waiter.result()
+        return GONE_AWAY if client.done() and not client.cancelled() else TIMEOUT
+
+    def _index(self, group: _Group, keys: tuple[Key, ...], since: int) -> None:
+        group.keys = keys
+        for key in keys:
+            self._by_key[key].add(group)
+        oldest = self._recent[0][0] if self._recent else self._sequence + 1
+        missed = oldest > since + 1 or any(n > since and set(k) & set(keys) for n, k in self._recent)
+        if missed:  # notified between the registration and the keys: read again
+            self._wake(group)
+
+    def _leave(self, group: _Group, waiter: asyncio.Future) -> None:
+        group.waiters.pop(waiter, None)
+        self._forget_if_idle(group)
+
+    def _forget_if_idle(self, group: _Group) -> None:
+        if not group.waiters and not group.reading and self._groups.get(group.read) is group:
+            del self._groups[group.read]
+            for key in group.keys:
+                self._by_key[key].discard(group)
+                if not self._by_key[key]:
+                    del self._by_key[key]
+
+    def _wake(self, group: _Group) -> None:
+        if group.reading:
+            group.again = True  # the read under way may predate the change
+            return
+        group.reading = True
+        task = asyncio.ensure_future(self._reread(group))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reread(self, group: _Group) -> None:
+        try:
+            group.again = True
+            while group.again and group.waiters and not self.closed:
+                group.again = False
+                try:
+                    outcome: Current | psycopg2.Error = Current.of(
+                        await self._db.fetch_value(*group.read, idempotent=True)
+                    )
+                except psycopg2.Error as exc:
+                    if exc.pgcode != "P0002":
+                        log.warning("watched resource not re-read: %s", str(exc).strip())
+                        continue  # answered on the next notification, resync or at its timeout
+                    outcome = exc
+                except PoolTimeout as exc:
+                    log.warning("watched resource not re-read: %s", exc)
+                    continue
+                for waiter, if_none_match in list(group.waiters.items()):
+                    changed = not isinstance(outcome, Current) or not none_match(if_none_match, outcome.etag)
+                    if changed and not waiter.done():
+                        waiter.set_result(outcome)
+        finally:
+            group.reading = False
+            self._forget_if_idle(group)
+
+    # -- event streams -----------------------------------------------------------------------
+
+    def subscribe(self, application_id: str) -> Stream:
+        stream = Stream(application_id)
+        self._streams[application_id].add(stream)
+        return stream
+
+    def unsubscribe(self, stream: Stream) -> None:
+        streams = self._streams.get(stream.application_id)
+        if streams is not None:
+            streams.discard(stream)
+            if not streams:
+                del self._streams[stream.application_id]
+
+    async def events(self, stream: Stream, application: str, heartbeat_seconds: float) -> AsyncIterator[str]:
+        """The stream's text/event-stream: `subscribed` with the application's ETag as it was read
+        (`application`), then its events as they come, and a comment when idle."""
+        try:
+            yield sse("subscribed", json.dumps({"application_id": stream.application_id, "etag": etag(application)}))
+            while True:
+                try:
+                    event = await asyncio.wait_for(stream.queue.get(), heartbeat_seconds)
+                except TimeoutError:
+                    yield ": heartbeat\n\n"
+                    continue
+                if event is None:  # the application was deleted, or the server is stopping
+                    return
+                yield event
+        finally:
+            self.unsubscribe(stream)
+
+    @staticmethod
+    def _send(stream: Stream, event: str | None) -> None:
+        try:
+            stream.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # A client that does not read loses its backlog, and is told to read again.
+            while not stream.queue.empty():
+                stream.queue.get_nowait()
+            stream.queue.put_nowait(RESYNC)
+            if event is None:
+                stream.queue.put_nowait(None)
+
+    # -- from the listener ---------------------------------------------------------------------
+
+    def notify(self, payload: str) -> None:
+        try:
+            change = json.loads(payload)
+            keys = _keys_of_change(change)
+            application_id = change["application_id"]
+            event = sse(change["action"], payload)
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignored a notification on %s that is not a change: %.200r", CHANNEL, payload)
+            return
+        self._sequence += 1
+        self._recent.append((self._sequence, keys))
+        for key in keys:
+            for group in list(self._by_key.get(key, ())):
+                self._wake(group)
+        for stream in list(self._streams.get(application_id, ())):
+            self._send(stream, event)
+            if change["entity"] == "application" and change["action"] == "deleted":
+                self._send(stream, None)
+
+    def connected(self) -> None:
+        """The listener listens (again): whatever changed while it did not is read again."""
+        self.listening = True
+        for group in list(self._groups.values()):
+            if group.keys:
+                self._wake(group)
+        for streams in list(self._streams.values()):
+            for stream in list(streams):
+                self._send(stream, RESYNC)
+
+    def disconnected(self) -> None:
+        self.listening = False
+        self.outages += 1
+
+    def close(self) -> None:
+        """Answer every long-poll now (304) and end every stream: a stopping server waits for no one."""
+        if self.closed:
+            return
+        self.closed = True
+        for group in list(self._groups.values()):
+            for waiter in list(group.waiters):
+                if not waiter.done():
+                    waiter.set_result(CLOSED)
+        for streams in list(self._streams.values()):
+            for stream in list(streams):
+                self._send(stream, None)
+
+
+class Listener:
+    """LISTENs on `appconfig_changes` on a connection of its own and feeds the watchers;
+    reconnects with backoff when the connection is lost (a server restart)."""
+
+    BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+    def __init__(self, dsn: str, watchers: Watchers, *, connect_timeout: int = 2) -> None:
+        self._dsn = dsn
+        self._watchers = watchers
+        self._connect_timeout = connect_timeout
+        self._task: asyncio.Task | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="listener")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def _connect(self) -> psycopg2.extensions.connection:
+        conn = psycopg2.connect(
+            self._dsn,
+            application_name="appconfig-listener",
+            connect_timeout=self._connect_timeout,
+            # A server that vanished without closing the socket is noticed within seconds.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
+        )
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"LISTEN {CHANNEL}")
+        return conn
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        failures = 0
+        while True:
+            try:
+                conn = await asyncio.to_thread(self._connect)
+            except psycopg2.Error as exc:
+                if failures == 0:
+                    log.warning("listener cannot connect, retrying: %s", str(exc).strip())
+                await asyncio.sleep(self.BACKOFF[min(failures, len(self.BACKOFF) - 1)])
+                failures += 1
+                continue
+            if failures:
+                log.info("listener connected again after %d attempts", failures)
+            failures = 0
+            lost = loop.create_future()
+            loop.add_reader(conn.fileno(), self._receive, conn, lost)
+            self._watchers.connected()
+            try:
+                await lost
+                log.warning("listener lost its connection: %s", str(lost.result()).strip())
+            finally:
+                loop.remove_reader(conn.fileno())
+                conn.close()
+                self._watchers.disconnected()
+
+    def _receive(self, conn: psycopg2.extensions.connection, lost: asyncio.Future) -> None:
+        try:
+            conn.poll()  # reads what arrived, without blocking
+        except psycopg2.Error as exc:
+            if not lost.done():
+                lost.set_result(exc)
+            return
+        notifies, conn.notifies = conn.notifies, []
+        for notify in notifies:
+            self._watchers.notify(notify.payload)
