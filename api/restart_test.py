@@ -10,6 +10,7 @@ import pytest
 
 import migrations
 from api.app import create_app
+from api.watch_test import long_poll, psql, sse
 from devtools.embedded import throwaway_cluster
 from settings import Settings
 
@@ -123,3 +124,51 @@ def test_writes_right_after_a_restart_do_not_meet_dead_pooled_connections(own_cl
     settings = Settings(_env_file=None, database_url=own_cluster.dsn("app"), pool_min_size=POOL, pool_max_size=POOL)
 
     assert asyncio.run(writes_after_a_quiet_restart(own_cluster, settings)) == [201] * POOL
+
+
+def test_watchers_get_the_right_answer_across_a_restart(own_cluster, launch_api):
+    """A wait that ends while the database is down is a 503, one that ends after it is back a 304
+    (read again, since changes may have gone unheard), a change right after the restart reaches
+    its long-poll, and a stream is told to resync."""
+    dsn = own_cluster.dsn("app")
+    _, base, _ = launch_api(dsn, LOG_LEVEL="WARNING", CONNECT_TIMEOUT="1")
+
+    async def scenario() -> dict:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            ids = [(await client.post(APPS, json={"name": uuid.uuid4().hex})).json()["id"] for _ in range(3)]
+            paths = [f"{APPS}/{app_id}" for app_id in ids]
+            etags = [(await client.get(path)).headers["ETag"] for path in paths]
+            changed = asyncio.create_task(long_poll(client, paths[0], etags[0], wait=20))
+            while_down = asyncio.create_task(long_poll(client, paths[1], etags[1], wait=1))
+            after_up = asyncio.create_task(long_poll(client, paths[2], etags[2], wait=5))
+            async with client.stream("GET", f"{paths[0]}/events") as stream:
+                events = sse(stream)
+                assert (await anext(events))[0] == "subscribed"
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(own_cluster.stop)
+                await asyncio.sleep(1.5)
+                await asyncio.to_thread(own_cluster.start)
+                up = time.monotonic()
+                await asyncio.to_thread(psql, dsn, "SELECT app_update(%s, 'renamed')", ids[0])
+                async with asyncio.timeout(5):
+                    kinds = []
+                    while "resync" not in kinds:
+                        kinds.append((await anext(events))[0])
+                resynced = time.monotonic() - up
+            return {
+                "changed": await changed,
+                "answered": time.monotonic() - up,
+                "resynced": resynced,
+                "while_down": await while_down,
+                "after_up": await after_up,
+            }
+
+    result = asyncio.run(scenario())
+
+    response, _ = result["while_down"]
+    assert response.status_code == 503 and response.headers["Retry-After"] == "1"
+    response, took = result["after_up"]
+    assert response.status_code == 304 and 5 <= took < 7
+    response, _ = result["changed"]
+    assert response.status_code == 200 and response.json()["name"] == "renamed"
+    assert result["resynced"] < 2 and result["answered"] < 2  # listening again within 2 s of the restart

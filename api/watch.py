@@ -359,7 +359,7 @@ class Listener:
         while True:
             try:
                 conn = await asyncio.to_thread(self._connect)
-            except psycopg2.Error as exc:
+            except Exception as exc:  # whatever the failure, it tries again
                 if failures == 0:
                     log.warning("listener cannot connect, retrying: %s", str(exc).strip())
                 await asyncio.sleep(self.BACKOFF[min(failures, len(self.BACKOFF) - 1)])
@@ -369,13 +369,14 @@ class Listener:
                 log.info("listener connected again after %d attempts", failures)
             failures = 0
             lost = loop.create_future()
-            loop.add_reader(conn.fileno(), self._receive, conn, lost)
+            fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it
+            loop.add_reader(fd, self._receive, conn, lost)
             self._watchers.connected()
             try:
                 await lost
                 log.warning("listener lost its connection: %s", str(lost.result()).strip())
             finally:
-                loop.remove_reader(conn.fileno())
+                loop.remove_reader(fd)
                 conn.close()
                 self._watchers.disconnected()
 

@@ -1,0 +1,327 @@
+"""Long-polls and event streams against a served API: woken by changes made through it, through
+another API process and in psql; timeouts, deletions, many waiters, bad waits."""
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import AsyncIterator
+
+import httpx
+import psycopg2
+import pytest
+
+APPS = "/api/v1/applications"
+CONFIGS = "/api/v1/configurations"
+
+
+def psql(dsn: str, statement: str, *params) -> object:
+    """What a DBA does: call a function on a connection of its own."""
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchone()[0] if cur.description else None
+    finally:
+        conn.close()
+
+
+async def setup(client: httpx.AsyncClient, app_name: str = "billing") -> tuple[dict, dict]:
+    app = (await client.post(APPS, json={"name": app_name})).json()
+    configuration = await client.post(
+        CONFIGS, json={"application_id": app["id"], "name": "production", "config": {"replicas": 3}}
+    )
+    return app, configuration.json()
+
+
+async def long_poll(client: httpx.AsyncClient, path: str, etag: str, wait: float = 10) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = await client.get(path, params={"wait": wait}, headers={"If-None-Match": etag})
+    return response, time.monotonic() - started
+
+
+async def waiting(task: asyncio.Task, seconds: float = 0.3) -> None:
+    """Give a long-poll time to be held, and check that it is."""
+    await asyncio.sleep(seconds)
+    assert not task.done(), task.result()
+
+
+async def sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """(event, data) per event, and ("comment", text) per comment line."""
+    event, data = None, []
+    async for line in response.aiter_lines():
+        if line.startswith(":"):
+            yield "comment", line[1:].strip()
+        elif line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data.append(line.removeprefix("data: "))
+        elif line == "" and data:
+            yield event, "\n".join(data)
+            event, data = None, []
+
+
+def test_a_long_poll_is_answered_when_the_configuration_changes_through_the_api(live_api, migrated_dsn):
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+            _, configuration = await setup(client)
+            path = f"{CONFIGS}/{configuration['id']}"
+            first = await client.get(path)
+            task = asyncio.create_task(long_poll(client, path, first.headers["ETag"]))
+            await waiting(task)
+
+            put = await client.put(path, json={"name": "production", "config": {"replicas": 4}})
+            response, took = await task
+
+            assert response.status_code == 200
+            assert response.json()["config"] == {"replicas": 4}
+            assert response.headers["ETag"] == put.headers["ETag"] != first.headers["ETag"]
+            assert took < 5
+
+    asyncio.run(scenario())
+
+
+def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_the_stream(live_api, migrated_dsn):
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+            app, configuration = await setup(client, "billing/eu")
+            by_id = f"{CONFIGS}/{configuration['id']}"
+            by_name = f"{APPS}/by-name/billing%2Feu/configurations/production"
+            etag = (await client.get(by_id)).headers["ETag"]
+            polls = [asyncio.create_task(long_poll(client, path, etag)) for path in (by_id, by_name)]
+            async with client.stream("GET", f"{APPS}/{app['id']}/events") as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                events = sse(stream)
+                kind, data = await anext(events)
+                assert kind == "subscribed" and json.loads(data)["application_id"] == app["id"]
+                await waiting(polls[0])
+
+                await asyncio.to_thread(
+                    psql,
+                    migrated_dsn,
+                    "SELECT config_update(%s, 'production', '{\"replicas\": 5}')",
+                    configuration["id"],
+                )
+
+                kind, data = await asyncio.wait_for(anext(events), 5)
+            for response, _ in await asyncio.gather(*polls):
+                assert response.status_code == 200 and response.json()["config"] == {"replicas": 5}
+            change = json.loads(data)
+            assert kind == "updated"
+            assert change == {
+                "entity": "configuration",
+                "action": "updated",
+                "id": configuration["id"],
+                "application_id": app["id"],
+                "etag": response.headers["ETag"],
+            }
+
+    asyncio.run(scenario())
+
+
+def test_a_change_through_another_api_process_wakes_a_long_poll_here(live_api, migrated_dsn, launch_api):
+    _, other, _ = launch_api(migrated_dsn, LOG_LEVEL="WARNING")
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+            app = (await client.post(APPS, json={"name": "billing"})).json()
+            path = f"{APPS}/{app['id']}"
+            task = asyncio.create_task(long_poll(client, path, (await client.get(path)).headers["ETag"]))
+            await waiting(task)
+            async with httpx.AsyncClient(base_url=other) as elsewhere:
+                created = await elsewhere.post(
+                    CONFIGS, json={"application_id": app["id"], "name": "production", "config": {}}
+                )
+            response, _ = await task
+            # The application changed too: its configuration_ids.
+            assert response.status_code == 200
+            assert response.json()["configuration_ids"] == [created.json()["id"]]
+
+    asyncio.run(scenario())
+
+
+def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(live_api, migrated_dsn):
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+            app, _ = await setup(client)
+            path = f"{APPS}/{app['id']}"
+            etag = (await client.get(path)).headers["ETag"]
+
+            response, took = await long_poll(client, path, etag, wait=1)
+            assert (response.status_code, response.headers["ETag"], response.content) == (304, etag, b"")
+            assert 1 <= took < 3
+
+            response, took = await long_poll(client, path, '"stale"', wait=30)
+            assert response.status_code == 200 and response.headers["ETag"] == etag and took < 2
+
+            response = await client.get(path, params={"wait": 30})  # no If-None-Match: nothing to wait for
+            assert response.status_code == 200
+
+            # The same content again is no change: the poll goes on waiting.
+            task = asyncio.create_task(long_poll(client, path, etag, wait=2))
+            await waiting(task)
+            await client.put(path, json={"name": "billing"})
+            response, took = await task
+            assert response.status_code == 304 and took >= 2
+
+    asyncio.run(scenario())
+
+
+def test_deleting_ends_a_long_poll_with_404_and_a_stream_with_deleted(live_api, migrated_dsn):
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+            app, configuration = await setup(client)
+            config_path, app_path = f"{CONFIGS}/{configuration['id']}", f"{APPS}/{app['id']}"
+            config_etag = (await client.get(config_path)).headers["ETag"]
+            polls = [
+                asyncio.create_task(long_poll(client, config_path, config_etag)),
+                asyncio.create_task(long_poll(client, app_path, (await client.get(app_path)).headers["ETag"])),
+            ]
+            seen = []
+            async with client.stream("GET", f"{APPS}/{app['id']}/events") as stream:
+                events = sse(stream)
+                assert (await anext(events))[0] == "subscribed"
+                await waiting(polls[0])
+                assert (await client.delete(config_path)).status_code == 204
+                app_after = (await client.get(app_path)).headers["ETag"]
+                assert (await client.delete(app_path)).status_code == 204
+                async with asyncio.timeout(5):
+                    seen = [(kind, json.loads(data)) async for kind, data in events if kind != "comment"]
+
+            config_poll, app_poll = [response for response, _ in await asyncio.gather(*polls)]
+            assert config_poll.status_code == 404 and config_poll.json()["sqlstate"] == "P0002"
+            assert app_poll.status_code == 200 and app_poll.json()["configuration_ids"] == []
+            # The stream ended by itself after the application's deletion.
+            assert [(kind, change["entity"]) for kind, change in seen] == [
+                ("deleted", "configuration"),
+                ("deleted", "application"),
+            ]
+            assert seen[0][1]["application_etag"] == app_after
+            assert "etag" not in seen[1][1]
+
+    asyncio.run(scenario())
+
+
+def test_every_kind_of_change_reaches_the_stream_in_order(live_api, migrated_dsn):
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+            app = (await client.post(APPS, json={"name": "billing"})).json()
+            other = (await client.post(APPS, json={"name": "other"})).json()
+            async with client.stream("GET", f"{APPS}/{app['id']}/events") as stream:
+                events = sse(stream)
+                assert (await anext(events))[0] == "subscribed"
+                body = {"application_id": app["id"], "name": "production", "config": {}}
+                created = (await client.post(CONFIGS, json=body)).json()
+                await client.post(CONFIGS, json=body | {"application_id": other["id"]})  # not this application's
+                await client.put(f"{CONFIGS}/{created['id']}", json={"name": "production", "config": {"a": 1}})
+                renamed = await client.put(f"{APPS}/{app['id']}", json={"name": "billing-eu"})
+                seen = []
+                async with asyncio.timeout(5):
+                    while len(seen) < 3:
+                        kind, data = await anext(events)
+                        if kind != "comment":
+                            seen.append((kind, json.loads(data)))
+            assert [(kind, change["entity"], change["action"]) for kind, change in seen] == [
+                ("created", "configuration", "created"),
+                ("updated", "configuration", "updated"),
+                ("updated", "application", "updated"),
+            ]
+            assert seen[2][1]["etag"] == renamed.headers["ETag"]
+
+    asyncio.run(scenario())
+
+
+def test_a_stream_of_an_unknown_application_is_404(client, problem):
+    problem(client.get(f"{APPS}/01ARZ3NDEKTSV4RRFFQ69G5FAV/events"), 404, "P0002")
+    problem(client.get(f"{APPS}/not-an-id/events"), 400)
+
+
+@pytest.mark.parametrize("wait", ["0", "-1", "301", "0.5", "abc", "nan", "inf", "", "1e9"])
+def test_a_wait_outside_1_to_300_seconds_is_400(client, problem, wait):
+    app = client.post(APPS, json={"name": "billing"}).json()
+    for path in (f"{APPS}/{app['id']}", f"{APPS}/by-name/billing"):
+        body = problem(client.get(path, params={"wait": wait}, headers={"If-None-Match": "*"}), 400)
+        assert body["errors"][0]["loc"] == ["query", "wait"]
+
+
+def test_waiters_hold_no_pooled_connection(migrated_dsn, launch_api):
+    _, base, _ = launch_api(migrated_dsn, POOL_MIN_SIZE="2", POOL_MAX_SIZE="2", POOL_TIMEOUT="1", LOG_LEVEL="WARNING")
+
+    async def scenario() -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=100)) as client:
+            app, configuration = await setup(client)
+            path = f"{CONFIGS}/{configuration['id']}"
+            etag = (await client.get(path)).headers["ETag"]
+            polls = [asyncio.create_task(long_poll(client, path, etag, wait=20)) for _ in range(40)]
+            await waiting(polls[-1], 1)
+
+            # Twenty times the pool waits, and the normal traffic is served as ever.
+            for _ in range(10):
+                response = await client.get(f"{APPS}/{app['id']}")
+                assert response.status_code == 200
+            put = await client.put(path, json={"name": "production", "config": {"replicas": 9}})
+            assert put.status_code == 200
+            for response, _ in await asyncio.gather(*polls):
+                assert response.status_code == 200 and response.headers["ETag"] == put.headers["ETag"]
+
+    asyncio.run(scenario())
+
+
+def test_sigterm_answers_every_long_poll_ends_every_stream_and_exits_promptly(migrated_dsn, launch_api):
+    process, base, _ = launch_api(migrated_dsn, HEARTBEAT_SECONDS="0.2", LOG_LEVEL="WARNING")
+
+    async def scenario() -> dict:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            app, _ = await setup(client)
+            path = f"{APPS}/{app['id']}"
+            etag = (await client.get(path)).headers["ETag"]
+            polls = [asyncio.create_task(long_poll(client, path, etag, wait=120)) for _ in range(5)]
+            async with client.stream("GET", f"{path}/events") as stream:
+                events = sse(stream)
+                assert (await anext(events))[0] == "subscribed"
+                assert await anext(events) == ("comment", "heartbeat")  # every 0.2 s here
+                await waiting(polls[0])
+                signalled = time.monotonic()
+                process.terminate()
+                async with asyncio.timeout(5):
+                    rest = [kind async for kind, _ in events]
+                stream_ended = time.monotonic() - signalled
+            answers = await asyncio.gather(*polls)
+            answered = time.monotonic() - signalled
+        return {"answers": answers, "answered": answered, "rest": rest, "stream_ended": stream_ended,
+                "exited": await asyncio.to_thread(process.wait, 10), "stopped": time.monotonic() - signalled}  # fmt: skip
+
+    result = asyncio.run(scenario())
+
+    assert all(response.status_code == 304 for response, _ in result["answers"])
+    assert set(result["rest"]) <= {"comment"}
+    assert result["answered"] < 2 and result["stream_ended"] < 2
+    # uvicorn ends its graceful shutdown by re-raising the signal; not after the 120 s of the waits.
+    assert result["exited"] in (0, -signal.SIGTERM) and result["stopped"] < 5
+
+
+def test_every_worker_listens_and_a_change_through_one_wakes_watchers_on_all(migrated_dsn, launch_api):
+    before = psql(migrated_dsn, "SELECT now()")  # other API processes listen on this database too
+    _, base, _ = launch_api(migrated_dsn, WORKERS="2", POOL_MIN_SIZE="1", POOL_MAX_SIZE="2", LOG_LEVEL="WARNING")
+
+    async def scenario() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            # Both workers take their listener before serving; wait until both are listening.
+            async with asyncio.timeout(10):
+                while psql(migrated_dsn, LISTENERS, before) < 2:
+                    await asyncio.sleep(0.1)
+            app, configuration = await setup(client)
+            path = f"{CONFIGS}/{configuration['id']}"
+            etag = (await client.get(path)).headers["ETag"]
+            # Each on its own connection, which the kernel hands to either worker.
+            polls = [asyncio.create_task(long_poll(client, path, etag)) for _ in range(12)]
+            await waiting(polls[-1], 0.5)
+            await client.put(path, json={"name": "production", "config": {"replicas": 7}})
+            return [response for response, _ in await asyncio.gather(*polls)]
+
+    assert [r.status_code for r in asyncio.run(scenario())] == [200] * 12
+    assert psql(migrated_dsn, LISTENERS, before) == 2
+
+
+LISTENERS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'appconfig-listener' AND backend_start > %s"
