@@ -289,8 +289,10 @@ def test_sigterm_answers_every_long_poll_ends_every_stream_and_exits_promptly(mi
                 stream_ended = time.monotonic() - signalled
             answers = await asyncio.gather(*polls)
             answered = time.monotonic() - signalled
+        exited = await asyncio.to_thread(process.wait, 10)
+        stopped = time.monotonic() - signalled
         return {"answers": answers, "answered": answered, "rest": rest, "stream_ended": stream_ended,
-                "exited": await asyncio.to_thread(process.wait, 10), "stopped": time.monotonic() - signalled}  # fmt: skip
+                "exited": exited, "stopped": stopped}  # fmt: skip
 
     result = asyncio.run(scenario())
 
@@ -311,7 +313,7 @@ def test_every_worker_listens_and_a_change_through_one_wakes_watchers_on_all(mig
             async with asyncio.timeout(10):
                 while psql(migrated_dsn, LISTENERS, before) < 2:
                     await asyncio.sleep(0.1)
-            app, configuration = await setup(client)
+            _, configuration = await setup(client)
             path = f"{CONFIGS}/{configuration['id']}"
             etag = (await client.get(path)).headers["ETag"]
             # Each on its own connection, which the kernel hands to either worker.
