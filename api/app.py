@@ -22,7 +22,7 @@ from api.logs import configure_logging, stop_logging
 from api.readiness import Readiness
 from api.request_log import RequestLog
 from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health
-from api.watch import Listener, Watchers
+from api.watch import HeldResponses, Listener, Watchers
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(HeldResponses)  # inside RequestLog, which logs a long-poll when it is answered
     app.add_middleware(RequestLog)
     problems.install(app)
 

@@ -57,7 +57,7 @@ class Get:
         state = self.request.app.state
         if self.wait is None or self.if_none_match is None:
             return read(await state.database.fetch_value(statement, params, idempotent=True), self.if_none_match)
-        return await state.watchers.long_poll(self.request, (statement, params), self.if_none_match, self.wait)
+        return await state.watchers.long_poll((statement, params), self.if_none_match, self.wait)
 
 
 async def _get(request: Request, if_none_match: IfNoneMatch = None, wait: Wait = None) -> Get:

@@ -27,12 +27,13 @@ from typing import Any
 
 import psycopg2
 import psycopg2.extensions
-from fastapi import Request
 from fastapi.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.database import Database, PoolTimeout
-from api.errors import from_database_error
+from api.errors import ApiError, from_database_error
 from api.etags import etag, none_match
+from api.problems import problem_response
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ class Current:
 
 
 # How a wait ends, besides with a new `Current` or the P0002 of a deleted resource.
-TIMEOUT, CLOSED, GONE_AWAY = object(), object(), object()
+TIMEOUT, CLOSED, GONE = object(), object(), object()
 
 
 @dataclass(eq=False, slots=True)
@@ -127,11 +128,21 @@ class Watchers:
         self.outages = 0  # times the listener lost its connection
         self.closed = False
 
+    @property
+    def waiting(self) -> int:
+        """Long-polls waiting now."""
+        return sum(len(group.waiters) for group in self._groups.values())
+
+    @property
+    def streaming(self) -> int:
+        """Event streams open now."""
+        return sum(len(streams) for streams in self._streams.values())
+
     # -- long-polls ---------------------------------------------------------------------------
 
-    async def long_poll(self, request: Request, read: Read, if_none_match: str, seconds: float) -> Response:
-        """200 as soon as the resource's ETag is not `if_none_match`, 404 once it is gone, else
-        304 when `seconds` have passed."""
+    async def long_poll(self, read: Read, if_none_match: str, seconds: float) -> Response:
+        """200 as soon as the resource's ETag is not `if_none_match`, 404 once it is gone, else 304
+        when `seconds` have passed. While it waits it is a `Held` response (see `HeldResponses`)."""
         # Registered before the first read: a change committed after that read wakes this one.
         group = self._groups.get(read) or self._groups.setdefault(read, _Group(read))
         waiter = asyncio.get_running_loop().create_future()
@@ -139,36 +150,33 @@ class Watchers:
         sequence, outages = self._sequence, self.outages
         try:
             current = Current.of(await self._db.fetch_value(*read, idempotent=True))
-            if self.closed or not none_match(if_none_match, current.etag):
-                return current.response(if_none_match)
-            if not group.keys:
-                self._index(group, _keys_of_resource(current.body.decode()), since=sequence)
-            outcome = await self._until(waiter, request, seconds)
+        except BaseException:
+            self._leave(group, waiter)
+            raise
+        if self.closed or not none_match(if_none_match, current.etag):
+            self._leave(group, waiter)
+            return current.response(if_none_match)
+        if not group.keys:
+            self._index(group, _keys_of_resource(current.body.decode()), since=sequence)
+        return Held(self, group, waiter, if_none_match, seconds, current, outages)
+
+    async def _answer(self, held: "Held") -> Response:
+        group, waiter = held.group, held.waiter
+        try:
+            outcome = await asyncio.wait_for(waiter, held.seconds)
+        except TimeoutError:
+            outcome = TIMEOUT
         finally:
             self._leave(group, waiter)
         if isinstance(outcome, Current):
-            return outcome.response(if_none_match)
+            return outcome.response(held.if_none_match)
         if isinstance(outcome, psycopg2.Error):
             raise from_database_error(outcome)  # P0002: deleted while waited on
-        if outcome is TIMEOUT and not (self.listening and self.outages == outages):
+        if outcome is TIMEOUT and not (self.listening and self.outages == held.outages):
             # Changes may have gone unheard meanwhile: ask the database, not the listener.
-            return Current.of(await self._db.fetch_value(*read, idempotent=True)).response(if_none_match)
-        return current.response(if_none_match)
-
-    @staticmethod
-    async def _until(waiter: asyncio.Future, request: Request, seconds: float) -> Any:
-        async def gone_away() -> None:
-            while (await request.receive())["type"] != "http.disconnect":
-                pass
-
-        client = asyncio.ensure_future(gone_away())
-        try:
-            await asyncio.wait((waiter, client), timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            client.cancel()
-        if waiter.done():
-            return waiter.result()
-        return GONE_AWAY if client.done() and not client.cancelled() else TIMEOUT
+            text = await self._db.fetch_value(*group.read, idempotent=True)
+            return Current.of(text).response(held.if_none_match)
+        return held.current.response(held.if_none_match)
 
     def _index(self, group: _Group, keys: tuple[Key, ...], since: int) -> None:
         group.keys = keys
@@ -315,6 +323,71 @@ class Watchers:
         for streams in list(self._streams.values()):
             for stream in list(streams):
                 self._send(stream, None)
+
+
+class Held(Response):
+    """A long-poll that waits: what its route returns, answered by `HeldResponses` once the route,
+    FastAPI and the inner middleware have returned.
+
+    A request in the framework holds some twenty frames, exit stacks and the request's objects;
+    held out here it holds a future and this, so that 10,000 watchers take little memory.
+    """
+
+    SCOPE_KEY = "appconfig.held"
+    background = None  # as a Response has; nothing else of one is needed
+
+    def __init__(
+        self,
+        watchers: Watchers,
+        group: _Group,
+        waiter: asyncio.Future,
+        if_none_match: str,
+        seconds: float,
+        current: Current,
+        outages: int,
+    ) -> None:
+        self.watchers, self.group, self.waiter = watchers, group, waiter
+        self.if_none_match, self.seconds, self.current, self.outages = if_none_match, seconds, current, outages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[self.SCOPE_KEY] = self  # nothing is sent yet: HeldResponses answers
+
+    async def answer(self) -> Response:
+        return await self.watchers._answer(self)
+
+
+class HeldResponses:
+    """ASGI middleware: answers the long-polls that the routes returned `Held`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+        held = scope.pop(Held.SCOPE_KEY, None) if scope["type"] == "http" else None
+        if held is None:
+            return
+        # What the finished route left in the scope is not needed any more.
+        for key in ("app", "router", "endpoint", "route", "fastapi_astack", "state"):
+            scope.pop(key, None)
+        # A client that goes away (a proxy's shorter timeout) stops waiting at once, not at its wait's end.
+        gone = asyncio.ensure_future(self._until_disconnected(receive, held.waiter))
+        try:
+            response = await held.answer()
+        except ApiError as error:
+            response = problem_response(error)
+        except (psycopg2.Error, PoolTimeout) as exc:
+            response = problem_response(from_database_error(exc))
+        finally:
+            gone.cancel()
+        await response(scope, receive, send)  # to a client gone, the server drops it
+
+    @staticmethod
+    async def _until_disconnected(receive: Receive, waiter: asyncio.Future) -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+        if not waiter.done():
+            waiter.set_result(GONE)
 
 
 class Listener:

@@ -10,6 +10,11 @@ from collections.abc import AsyncIterator
 import httpx
 import psycopg2
 import pytest
+import uvicorn
+
+from api.app import create_app
+from api.watch import MAX_QUEUED_EVENTS, RESYNC
+from devtools.api_process import free_port
 
 APPS = "/api/v1/applications"
 CONFIGS = "/api/v1/configurations"
@@ -327,3 +332,44 @@ def test_every_worker_listens_and_a_change_through_one_wakes_watchers_on_all(mig
 
 
 LISTENERS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'appconfig-listener' AND backend_start > %s"
+
+
+def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resync(migrated_dsn, settings):
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=False, lifespan="on"))
+
+    async def scenario() -> None:
+        serving = asyncio.create_task(server.serve())
+        while not server.started:
+            await asyncio.sleep(0.02)
+        watchers = app.state.watchers
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                app_id = (await client.post(APPS, json={"name": "billing"})).json()["id"]
+                etag = (await client.get(f"{APPS}/{app_id}")).headers["ETag"]
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(f"GET {APPS}/{app_id}?wait=60 HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n".encode())
+            async with asyncio.timeout(5):
+                while watchers.waiting != 1:
+                    await asyncio.sleep(0.02)
+            writer.close()
+            async with asyncio.timeout(2):  # not the 60 s of its wait
+                while watchers.waiting:
+                    await asyncio.sleep(0.02)
+
+            # A stream whose client reads nothing: past the backlog, its events give way to one resync.
+            stream = watchers.subscribe(app_id)
+            for n in range(MAX_QUEUED_EVENTS + 5):
+                watchers.notify(json.dumps({"entity": "application", "action": "updated", "id": app_id,
+                                            "application_id": app_id, "etag": f'"{n}"'}))  # fmt: skip
+            watchers.notify("not a change")  # logged and ignored
+            queued = [stream.queue.get_nowait() for _ in range(stream.queue.qsize())]
+            assert queued[0] == RESYNC and len(queued) == 5
+            watchers.unsubscribe(stream)
+            assert watchers.streaming == 0
+        finally:
+            server.should_exit = True
+            await serving
+
+    asyncio.run(scenario())

@@ -4,7 +4,8 @@
 - the HTTP ceiling: the same API process answering /healthz, which does no database work;
 - the API: wrk against GET and POST, at concurrency 16 and a sweep for GET;
 - listing 1,000,000 applications against COPY of the same rows as JSON;
-- two uvicorn workers, and the API behind PgBouncer in transaction pooling.
+- two uvicorn workers, and the API behind PgBouncer in transaction pooling;
+- 10,000 long-polls on one configuration, and an event stream's latency from psql.
 
 Prints a line per stage, then the table; writes it as markdown, JSON and a PNG chart
 under results/ (git-ignored). Uses a throw-away embedded PostgreSQL 16, or the server
@@ -12,6 +13,7 @@ DATABASE_URL (or --database-url) names, where it creates and then drops two data
 """
 
 import argparse
+import asyncio
 import json
 import os
 import re
@@ -30,6 +32,7 @@ import httpx
 import psycopg2
 
 import migrations
+from bench.watchers import LongPolls, raise_open_files_limit, stream_latencies
 from devtools.api_process import ApiProcess, free_port
 from devtools.embedded import EmbeddedPostgres, binaries, run_as, throwaway_cluster
 from settings import PROJECT_ROOT as ROOT
@@ -49,7 +52,12 @@ TARGETS = {
     "list_vs_copy": 0.5,
     "by_name_vs_by_id": 0.8,
     "304_vs_200": 1.0,
+    "watcher_rss_kb": 20.0,
+    "watchers_woken_s": 1.0,
+    "get_with_watchers": 0.8,
+    "stream_p50_ms": 20.0,
 }
+WATCHERS = 10_000
 
 
 def stage(message: str) -> None:
@@ -75,6 +83,7 @@ class Results:
     http: dict[str, Load] = field(default_factory=dict)
     database: dict[str, Load] = field(default_factory=dict)
     listing: dict[str, float] = field(default_factory=dict)
+    watch: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -234,6 +243,24 @@ def seed_list(dsn: str, applications: int) -> None:
           FROM generate_series(1, {applications}) n;
     """)  # fmt: skip
     sql(dsn, "VACUUM ANALYZE applications")  # VACUUM must be a statement of its own
+
+
+def cpu_seconds(pid: int) -> float:
+    utime, stime = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
+    return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+def until_idle(pid: int, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
+    """Until the process has used no CPU for `quiet_s`: every request it was sent is being held."""
+    deadline = time.monotonic() + timeout_s
+    last = cpu_seconds(pid)
+    while time.monotonic() < deadline:
+        time.sleep(quiet_s)
+        now = cpu_seconds(pid)
+        if now - last < 0.01:
+            return
+        last = now
+    raise RuntimeError("the API never went idle")
 
 
 def rss_kb(pid: int, field_name: str) -> int:
@@ -578,6 +605,60 @@ class Bench:
         finally:
             bouncer.stop()
 
+    def watch(self) -> None:
+        """10,000 long-polls held on one configuration, then one change; an event stream's latency."""
+        seconds, watch = self.args.seconds, self.results.watch
+        raise_open_files_limit()
+        config_id = Path(self.config_env["IDS_FILE"]).read_text().split()[0]
+        path = f"/api/v1/configurations/{config_id}"
+        with self.api(self.main_dsn, "api5.log", LOG_LEVEL="WARNING") as api:
+            pid = api.process.pid
+            etag = httpx.get(api.base + path).headers["etag"]
+            without = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.app_env)
+            until_idle(pid)
+            idle = rss_kb(pid, "VmRSS")
+
+            def change() -> None:
+                sql(self.main_dsn, f"SELECT config_update('{config_id}', 'changed', '{{\"watched\": true}}')")
+
+            async def held_then_woken() -> tuple[int, Load, object]:
+                polls = LongPolls(api.base, path, etag, self.args.watchers)
+                await polls.open()
+                await asyncio.to_thread(until_idle, pid)
+                holding = rss_kb(pid, "VmRSS")
+                while_held = await asyncio.to_thread(
+                    wrk, api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.app_env
+                )
+                return holding, while_held, await polls.woken(change)
+
+            holding, while_held, woken = asyncio.run(held_then_woken())
+            self.results.http["get_app_c16 beside no watchers"] = without
+            self.results.http[f"get_app_c16 beside {self.args.watchers:,} watchers"] = while_held
+            app_id = Path(self.app_env["IDS_FILE"]).read_text().split()[0]
+            conn = psycopg2.connect(self.main_dsn)
+            conn.autocommit = True
+
+            def update(i: int) -> None:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT app_update(%s, %s)", (app_id, f"streamed-{i}"))
+
+            try:
+                latencies = asyncio.run(stream_latencies(api.base, app_id, update, 200))
+            finally:
+                conn.close()
+        watch.update(
+            watchers=self.args.watchers,
+            rss_per_watcher_kb=(holding - idle) / self.args.watchers,
+            woken_200=woken.statuses.get(200, 0),
+            woken_p50_s=woken.p50_s,
+            woken_max_s=woken.max_s,
+            stream_p50_ms=1000 * sorted(latencies)[len(latencies) // 2],
+            stream_p99_ms=1000 * sorted(latencies)[int(len(latencies) * 0.99)],
+        )
+        stage(f"  {watch['rss_per_watcher_kb']:.1f} KB per watcher; all {watch['woken_200']} woken within "
+              f"{watch['woken_max_s']:.3f} s (p50 {watch['woken_p50_s']:.3f}); GET {without.rate:,.0f}/s -> "
+              f"{while_held.rate:,.0f}/s; stream p50 {watch['stream_p50_ms']:.1f} ms")  # fmt: skip
+
     def listing(self) -> None:
         list_dsn = prepare(self.cluster, "bench_list")
         seed_list(list_dsn, self.args.list_rows)
@@ -593,6 +674,7 @@ STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], 
     ("HTTP ceiling and the API: one uvicorn worker, wrk", Bench.one_worker, lambda args: True),
     ("two uvicorn workers", Bench.two_workers, lambda args: not args.quick),
     ("through PgBouncer in transaction pooling", Bench.pgbouncer, lambda args: not args.quick),
+    ("watchers: long-polls held and woken, an event stream", Bench.watch, lambda args: bool(args.watchers)),
     ("listing every application: the API, then COPY as JSON", Bench.listing, lambda args: bool(args.list_rows)),
 ]
 
@@ -628,6 +710,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=8, help="duration of each load run")
     parser.add_argument("--applications", type=int, default=100_000)
     parser.add_argument("--list-rows", type=int, default=1_000_000, help="0 skips the listing test")
+    parser.add_argument("--watchers", type=int, default=WATCHERS, help="long-polls held at once; 0 skips them")
     parser.add_argument("--pool-size", type=int, default=16, help="POOL_MIN_SIZE = POOL_MAX_SIZE of the API")
     parser.add_argument("--quick", action="store_true", help="concurrency 16 only; no sweep, workers or PgBouncer")
     parser.add_argument(

@@ -1,0 +1,86 @@
+"""Watchers for `make bench`: thousands of long-polls and an event stream, on raw asyncio sockets.
+
+An HTTP client library would cost more than the server being measured; a long-poll here is
+one connection, one request written, and the time its status line arrives.
+"""
+
+import asyncio
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+
+def raise_open_files_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+@dataclass
+class Woken:
+    """How the long-polls ended after the change: per status, and the times from the change (s)."""
+
+    statuses: dict[int, int]
+    p50_s: float
+    max_s: float
+
+
+class LongPolls:
+    """`count` long-polls of `path` held open against `base`, each with If-None-Match `etag`."""
+
+    def __init__(self, base: str, path: str, etag: str, count: int, wait: int = 300) -> None:
+        url = urlsplit(base)
+        self.host, self.port = url.hostname, url.port
+        self.request = (
+            f"GET {path}?wait={wait} HTTP/1.1\r\nHost: {url.netloc}\r\nIf-None-Match: {etag}\r\n\r\n"
+        ).encode()
+        self.count = count
+        self.answers: list[tuple[float, int]] = []
+        self._tasks: list[asyncio.Task] = []
+
+    async def open(self, at_once: int = 500) -> None:
+        """Send every request, `at_once` connections at a time (a listen backlog is finite)."""
+        for start in range(0, self.count, at_once):
+            batch = [asyncio.create_task(self._one()) for _ in range(min(at_once, self.count - start))]
+            self._tasks += batch
+            await asyncio.sleep(0.05)
+
+    async def _one(self) -> None:
+        reader, writer = await asyncio.open_connection(self.host, self.port)
+        try:
+            writer.write(self.request)
+            status_line = await reader.readline()
+            self.answers.append((time.monotonic(), int(status_line.split()[1])))
+        finally:
+            writer.close()
+
+    async def woken(self, change: Callable[[], None], timeout: float = 30) -> Woken:
+        """Make the change (a blocking call, in a thread) and wait for every answer."""
+        started = time.monotonic()
+        await asyncio.to_thread(change)
+        await asyncio.wait_for(asyncio.gather(*self._tasks), timeout)
+        times = sorted(at - started for at, _ in self.answers)
+        statuses: dict[int, int] = {}
+        for _, status in self.answers:
+            statuses[status] = statuses.get(status, 0) + 1
+        return Woken(statuses, statistics.median(times), times[-1])
+
+
+async def stream_latencies(base: str, application_id: str, change: Callable[[int], None], count: int) -> list[float]:
+    """Seconds from calling `change(i)` (blocking, in a thread) to its event on the application's stream."""
+    url = urlsplit(base)
+    reader, writer = await asyncio.open_connection(url.hostname, url.port)
+    writer.write(f"GET /api/v1/applications/{application_id}/events HTTP/1.1\r\nHost: {url.netloc}\r\n\r\n".encode())
+    latencies = []
+    try:
+        await reader.readuntil(b"event: subscribed\n")
+        for i in range(count):
+            started = time.monotonic()
+            await asyncio.to_thread(change, i)
+            await reader.readuntil(b"event: updated\n")
+            latencies.append(time.monotonic() - started)
+    finally:
+        writer.close()
+    return latencies
