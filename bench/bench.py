@@ -375,6 +375,8 @@ def ratios(results: Results) -> dict[str, float]:
     }
     if listing:
         out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
+    if results.watch:
+        out["get_with_watchers_vs_without"] = results.watch["get_rate_with"] / results.watch["get_rate_without"]
     return out
 
 
@@ -399,6 +401,19 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
         checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}", ratio <= 4.0))
     non_2xx = sum(load.non_2xx + load.errors for load in http.values())
     checks.append(("non-2xx answers and socket errors, all runs", str(non_2xx), "0", non_2xx == 0))
+    if results.watch:
+        w = results.watch
+        checks += [
+            (f"{w['watchers']:,.0f} long-polls: RSS per watcher (KB)", f"{w['rss_per_watcher_kb']:.1f}",
+             f"<= {TARGETS['watcher_rss_kb']:g}", w["rss_per_watcher_kb"] <= TARGETS["watcher_rss_kb"]),
+            ("all answered 200 after one change: last (s)", f"{w['woken_max_s']:.3f} (p50 {w['woken_p50_s']:.3f})",
+             f"<= {TARGETS['watchers_woken_s']:g}, all 200",
+             w["woken_max_s"] <= TARGETS["watchers_woken_s"] and w["woken_200"] == w["watchers"]),
+            ("GET app beside them / without", f"{r['get_with_watchers_vs_without']:.2f}",
+             f">= {TARGETS['get_with_watchers']}", r["get_with_watchers_vs_without"] >= TARGETS["get_with_watchers"]),
+            ("event stream: psql change to event, p50 (ms)", f"{w['stream_p50_ms']:.1f}",
+             f"<= {TARGETS['stream_p50_ms']:g}", w["stream_p50_ms"] <= TARGETS["stream_p50_ms"]),
+        ]  # fmt: skip
     if listing:
         checks += [
             ("list 1M: peak RSS growth (MB)", f"{listing['rss_growth_mb']:.1f}", f"<= {TARGETS['list_rss_mb']:g}",
@@ -438,6 +453,19 @@ def markdown(results: Results) -> str:
             f"| time to first byte (s) | {l['ttfb_s']:.3f} | |",
             f"| bytes | {l['bytes']:,.0f} | |",
             f"| peak RSS above idle (MB) | {l['rss_growth_mb']:.1f} | |",
+        ]
+    if results.watch:
+        w = results.watch
+        lines += [
+            "",
+            f"| {w['watchers']:,.0f} long-polls on one configuration | value |",
+            "|---|---:|",
+            f"| RSS per waiting watcher (KB) | {w['rss_per_watcher_kb']:.1f} |",
+            f"| answered 200 after one change | {w['woken_200']:,.0f} |",
+            f"| time to the first half / the last (s) | {w['woken_p50_s']:.3f} / {w['woken_max_s']:.3f} |",
+            f"| GET app/s without them / while they wait | {w['get_rate_without']:,.0f} / {w['get_rate_with']:,.0f} |",
+            f"| event stream, psql change to event: p50 / p99 (ms) | {w['stream_p50_ms']:.1f} / "
+            f"{w['stream_p99_ms']:.1f} |",
         ]
     lines += ["", "| ratio | value |", "|---|---:|"]
     lines += [f"| {name} | {value:.2f} |" for name, value in ratios(results).items()]
@@ -648,6 +676,8 @@ class Bench:
                 conn.close()
         watch.update(
             watchers=self.args.watchers,
+            get_rate_without=without.rate,
+            get_rate_with=while_held.rate,
             rss_per_watcher_kb=(holding - idle) / self.args.watchers,
             woken_200=woken.statuses.get(200, 0),
             woken_p50_s=woken.p50_s,

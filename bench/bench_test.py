@@ -66,6 +66,10 @@ def results(get_rate: float) -> bench.Results:
             "rows": 1e6, "bytes": 9e7, "ttfb_s": 0.01, "total_s": 4.0, "rows_per_s": 250000.0,
             "rss_growth_mb": 3.0, "copy_rows": 1e6, "copy_total_s": 1.0, "copy_rows_per_s": 1e6,
         },
+        watch={
+            "watchers": 10000, "get_rate_without": 2000.0, "get_rate_with": 1500.0, "rss_per_watcher_kb": 15.0,
+            "woken_200": 10000, "woken_p50_s": 0.4, "woken_max_s": 0.8, "stream_p50_ms": 1.0, "stream_p99_ms": 3.0,
+        },
     )  # fmt: skip
 
 
@@ -78,6 +82,10 @@ def test_targets_are_judged_from_the_ratios():
     assert verdicts["list 1M: rows/s / COPY rows/s"] is False  # 0.25
     assert verdicts["GET configuration by name / by id"] is False  # 0.75
     assert verdicts["GET answered 304 / answered 200"] is True  # 1.10
+    assert verdicts["10,000 long-polls: RSS per watcher (KB)"] is True
+    assert verdicts["all answered 200 after one change: last (s)"] is True
+    assert verdicts["GET app beside them / without"] is False  # 0.75
+    assert verdicts["event stream: psql change to event, p50 (ms)"] is True
     assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
 
 
@@ -87,6 +95,7 @@ def test_the_table_names_every_run_and_target():
     assert "| HTTP get_app_c16 | 2,500 |" in table
     assert "| pgbench app_create_c16 | 12,000 |" in table
     assert "| list 1M: rows/s / COPY rows/s | 0.25 | >= 0.5 | NO |" in table
+    assert "| GET app/s without them / while they wait | 2,000 / 1,500 |" in table
 
 
 def test_results_go_between_the_markers_and_nowhere_else(tmp_path):
