@@ -626,7 +626,8 @@ class Bench:
             self.results.notes.append("PgBouncer not installed (apt-get install pgbouncer): its runs were skipped.")
             return
         try:
-            with self.api(bouncer.dsn, "api3.log") as api:
+            # LISTEN needs a session: the listener goes to the server itself.
+            with self.api(bouncer.dsn, "api3.log", LISTEN_DATABASE_URL=self.main_dsn) as api:
                 get = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **self.app_env)
                 http["pgbouncer: get_app_c16"] = get
                 http["pgbouncer: post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
