@@ -10,7 +10,7 @@ import pytest
 
 import migrations
 from api.app import create_app
-from api.watch_test import long_poll, psql, sse
+from api.watch_test import long_poll, psql, served, sse
 from devtools.embedded import throwaway_cluster
 from settings import Settings
 
@@ -126,15 +126,15 @@ def test_writes_right_after_a_restart_do_not_meet_dead_pooled_connections(own_cl
     assert asyncio.run(writes_after_a_quiet_restart(own_cluster, settings)) == [201] * POOL
 
 
-def test_watchers_get_the_right_answer_across_a_restart(own_cluster, launch_api):
+def test_watchers_get_the_right_answer_across_a_restart(own_cluster):
     """A wait that ends while the database is down is a 503, one that ends after it is back a 304
     (read again, since changes may have gone unheard), a change right after the restart reaches
     its long-poll, and a stream is told to resync."""
     dsn = own_cluster.dsn("app")
-    _, base, _ = launch_api(dsn, LOG_LEVEL="WARNING", CONNECT_TIMEOUT="1")
+    settings = Settings(_env_file=None, database_url=dsn, pool_min_size=POOL, pool_max_size=POOL, connect_timeout=1)
 
     async def scenario() -> dict:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        async with served(settings) as (client, _):
             ids = [(await client.post(APPS, json={"name": uuid.uuid4().hex})).json()["id"] for _ in range(3)]
             paths = [f"{APPS}/{app_id}" for app_id in ids]
             etags = [(await client.get(path)).headers["ETag"] for path in paths]

@@ -1,23 +1,48 @@
 """Long-polls and event streams against a served API: woken by changes made through it, through
-another API process and in psql; timeouts, deletions, many waiters, bad waits."""
+another API process and in psql; timeouts, deletions, many waiters, bad waits.
+
+Most run uvicorn in the test's own event loop (`served`): a real server and real sockets, and the
+coverage of the code it runs. What needs a process of its own (signals, workers) gets one.
+"""
 
 import asyncio
 import json
 import signal
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import psycopg2
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from api.watch import MAX_QUEUED_EVENTS, RESYNC
 from devtools.api_process import free_port
+from settings import Settings
 
 APPS = "/api/v1/applications"
 CONFIGS = "/api/v1/configurations"
+
+
+@asynccontextmanager
+async def served(settings: Settings) -> AsyncIterator[tuple[httpx.AsyncClient, FastAPI]]:
+    """The app served by uvicorn on a free port, in this event loop: a client of it, and the app."""
+    app = create_app(settings)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=False, lifespan="on"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not serving.done(), "the server did not start"
+        await asyncio.sleep(0.01)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            yield client, app
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def psql(dsn: str, statement: str, *params) -> object:
@@ -67,9 +92,9 @@ async def sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
             event, data = None, []
 
 
-def test_a_long_poll_is_answered_when_the_configuration_changes_through_the_api(live_api, migrated_dsn):
+def test_a_long_poll_is_answered_when_the_configuration_changes_through_the_api(settings, migrated_dsn):
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+        async with served(settings) as (client, _):
             _, configuration = await setup(client)
             path = f"{CONFIGS}/{configuration['id']}"
             first = await client.get(path)
@@ -87,9 +112,9 @@ def test_a_long_poll_is_answered_when_the_configuration_changes_through_the_api(
     asyncio.run(scenario())
 
 
-def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_the_stream(live_api, migrated_dsn):
+def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_the_stream(settings, migrated_dsn):
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+        async with served(settings) as (client, _):
             app, configuration = await setup(client, "billing/eu")
             by_id = f"{CONFIGS}/{configuration['id']}"
             by_name = f"{APPS}/by-name/billing%2Feu/configurations/production"
@@ -125,11 +150,11 @@ def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_th
     asyncio.run(scenario())
 
 
-def test_a_change_through_another_api_process_wakes_a_long_poll_here(live_api, migrated_dsn, launch_api):
+def test_a_change_through_another_api_process_wakes_a_long_poll_here(settings, migrated_dsn, launch_api):
     _, other, _ = launch_api(migrated_dsn, LOG_LEVEL="WARNING")
 
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+        async with served(settings) as (client, _):
             app = (await client.post(APPS, json={"name": "billing"})).json()
             path = f"{APPS}/{app['id']}"
             task = asyncio.create_task(long_poll(client, path, (await client.get(path)).headers["ETag"]))
@@ -146,9 +171,9 @@ def test_a_change_through_another_api_process_wakes_a_long_poll_here(live_api, m
     asyncio.run(scenario())
 
 
-def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(live_api, migrated_dsn):
+def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(settings, migrated_dsn):
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+        async with served(settings) as (client, _):
             app, _ = await setup(client)
             path = f"{APPS}/{app['id']}"
             etag = (await client.get(path)).headers["ETag"]
@@ -173,9 +198,9 @@ def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(live
     asyncio.run(scenario())
 
 
-def test_deleting_ends_a_long_poll_with_404_and_a_stream_with_deleted(live_api, migrated_dsn):
+def test_deleting_ends_a_long_poll_with_404_and_a_stream_with_deleted(settings, migrated_dsn):
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+        async with served(settings) as (client, _):
             app, configuration = await setup(client)
             config_path, app_path = f"{CONFIGS}/{configuration['id']}", f"{APPS}/{app['id']}"
             config_etag = (await client.get(config_path)).headers["ETag"]
@@ -208,9 +233,9 @@ def test_deleting_ends_a_long_poll_with_404_and_a_stream_with_deleted(live_api, 
     asyncio.run(scenario())
 
 
-def test_every_kind_of_change_reaches_the_stream_in_order(live_api, migrated_dsn):
+def test_every_kind_of_change_reaches_the_stream_in_order(settings, migrated_dsn):
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=live_api, timeout=30) as client:
+        async with served(settings) as (client, _):
             app = (await client.post(APPS, json={"name": "billing"})).json()
             other = (await client.post(APPS, json={"name": "other"})).json()
             async with client.stream("GET", f"{APPS}/{app['id']}/events") as stream:
@@ -250,11 +275,11 @@ def test_a_wait_outside_1_to_300_seconds_is_400(client, problem, wait):
         assert body["errors"][0]["loc"] == ["query", "wait"]
 
 
-def test_waiters_hold_no_pooled_connection(migrated_dsn, launch_api):
-    _, base, _ = launch_api(migrated_dsn, POOL_MIN_SIZE="2", POOL_MAX_SIZE="2", POOL_TIMEOUT="1", LOG_LEVEL="WARNING")
+def test_waiters_hold_no_pooled_connection(settings):
+    settings = settings.model_copy(update={"pool_min_size": 2, "pool_max_size": 2, "pool_timeout": 1})
 
     async def scenario() -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30, limits=httpx.Limits(max_connections=100)) as client:
+        async with served(settings) as (client, _):
             app, configuration = await setup(client)
             path = f"{CONFIGS}/{configuration['id']}"
             etag = (await client.get(path)).headers["ETag"]
@@ -335,20 +360,12 @@ LISTENERS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'app
 
 
 def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resync(migrated_dsn, settings):
-    app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=False, lifespan="on"))
-
     async def scenario() -> None:
-        serving = asyncio.create_task(server.serve())
-        while not server.started:
-            await asyncio.sleep(0.02)
-        watchers = app.state.watchers
-        try:
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                app_id = (await client.post(APPS, json={"name": "billing"})).json()["id"]
-                etag = (await client.get(f"{APPS}/{app_id}")).headers["ETag"]
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        async with served(settings) as (client, app):
+            watchers = app.state.watchers
+            app_id = (await client.post(APPS, json={"name": "billing"})).json()["id"]
+            etag = (await client.get(f"{APPS}/{app_id}")).headers["ETag"]
+            _, writer = await asyncio.open_connection("127.0.0.1", client.base_url.port)
             writer.write(f"GET {APPS}/{app_id}?wait=60 HTTP/1.1\r\nHost: x\r\nIf-None-Match: {etag}\r\n\r\n".encode())
             async with asyncio.timeout(5):
                 while watchers.waiting != 1:
@@ -368,8 +385,5 @@ def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resy
             assert queued[0] == RESYNC and len(queued) == 5
             watchers.unsubscribe(stream)
             assert watchers.streaming == 0
-        finally:
-            server.should_exit = True
-            await serving
 
     asyncio.run(scenario())
