@@ -367,9 +367,6 @@ class HeldResponses:
         held = scope.pop(Held.SCOPE_KEY, None) if scope["type"] == "http" else None
         if held is None:
             return
-        # What the finished route left in the scope is not needed any more.
-        for key in ("app", "router", "endpoint", "route", "fastapi_astack", "state"):
-            scope.pop(key, None)
         # A client that goes away (a proxy's shorter timeout) stops waiting at once, not at its wait's end.
         gone = asyncio.ensure_future(self._until_disconnected(receive, held.waiter))
         try:
