@@ -55,13 +55,18 @@ async def _api_error(request: Request, exc: ApiError) -> Response:
     return problem_response(exc)
 
 
-async def _database_error(request: Request, exc: Exception) -> Response:
+def database_problem(exc: Exception, method: str, path: str) -> Response:
+    """The problem for a database-side failure of `method path`, logged when it is the server's."""
     error = from_database_error(exc)
     if isinstance(error, InternalError):
-        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error("database error on %s %s", method, path, exc_info=exc)
     elif error.status >= 500:
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, str(exc).strip())
+        log.warning("database unavailable on %s %s: %s", method, path, str(exc).strip())
     return problem_response(error)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    return database_problem(exc, request.method, request.url.path)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> Response:

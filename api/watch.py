@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.database import Database, PoolTimeout
 from api.errors import ApiError, from_database_error
 from api.etags import etag, none_match
-from api.problems import problem_response
+from api.problems import database_problem, problem_response
 
 log = logging.getLogger(__name__)
 
@@ -73,13 +73,17 @@ class _Group:
 
     read: Read
     waiters: dict[asyncio.Future, str] = field(default_factory=dict)
-    keys: tuple[Key, ...] = ()
+    keys: frozenset[Key] = frozenset()
     reading: bool = False
     again: bool = False
+    stale: bool = False  # a change was announced that no read has seen yet
+    keyed: str = ""  # the ETag of the last version whose keys were filed
 
 
 # Events queued for a client that reads slower than they come, before it is sent `resync` instead.
 MAX_QUEUED_EVENTS = 1000
+# When a watched resource could not be read again (the pool busy, the database down).
+REREAD_RETRY_SECONDS = 1.0
 
 
 @dataclass(eq=False, slots=True)
@@ -97,19 +101,36 @@ def sse(event: str, data: str) -> str:
 RESYNC = sse("resync", json.dumps({"reason": "changes may have been missed: read the application again"}))
 
 
-def _keys_of_change(change: dict) -> tuple[Key, ...]:
+ENTITIES = frozenset({"application", "configuration"})
+ACTIONS = frozenset({"created", "updated", "deleted"})
+
+
+def _change(payload: str) -> dict | None:
+    """The notification's change, if it is one: any role may NOTIFY on any channel."""
+    try:
+        change = json.loads(payload)
+    except ValueError:
+        return None
+    if not isinstance(change, dict) or change.get("entity") not in ENTITIES or change.get("action") not in ACTIONS:
+        return None
+    if not all(isinstance(change.get(name), str) for name in ("id", "application_id")):
+        return None
+    return change
+
+
+def _keys_of_change(change: dict) -> frozenset[Key]:
     own = (change["entity"], change["id"])
     if change["entity"] == "configuration" and change["action"] != "updated":
-        return own, ("application", change["application_id"])  # its configuration_ids changed
-    return (own,)
+        return frozenset({own, ("application", change["application_id"])})  # its configuration_ids changed
+    return frozenset({own})
 
 
-def _keys_of_resource(text: str) -> tuple[Key, ...]:
-    resource = json.loads(text)
+def _keys_of_resource(current: "Current") -> frozenset[Key]:
+    resource = json.loads(current.body)
     if "application_id" in resource:
         # The application too: its rename or deletion changes what a read by name finds.
-        return ("configuration", resource["id"]), ("application", resource["application_id"])
-    return (("application", resource["id"]),)
+        return frozenset({("configuration", resource["id"]), ("application", resource["application_id"])})
+    return frozenset({("application", resource["id"])})
 
 
 class Watchers:
@@ -120,8 +141,8 @@ class Watchers:
         self._groups: dict[Read, _Group] = {}
         self._by_key: defaultdict[Key, set[_Group]] = defaultdict(set)
         self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
-        # The keys of the latest notifications, numbered, for a group that learns its keys late.
-        self._recent: deque[tuple[int, tuple[Key, ...]]] = deque(maxlen=4096)
+        # The keys of the latest notifications, numbered, for a waiter that learns its keys late.
+        self._recent: deque[tuple[int, frozenset[Key]]] = deque(maxlen=4096)
         self._sequence = 0
         self._tasks: set[asyncio.Task] = set()
         self.listening = False
@@ -144,6 +165,7 @@ class Watchers:
         """200 as soon as the resource's ETag is not `if_none_match`, 404 once it is gone, else 304
         when `seconds` have passed. While it waits it is a `Held` response (see `HeldResponses`)."""
         # Registered before the first read: a change committed after that read wakes this one.
+        # (get() first: most long-polls join a group that exists, and need not build one.)
         group = self._groups.get(read) or self._groups.setdefault(read, _Group(read))
         waiter = asyncio.get_running_loop().create_future()
         group.waiters[waiter] = if_none_match
@@ -156,8 +178,11 @@ class Watchers:
         if self.closed or not none_match(if_none_match, current.etag):
             self._leave(group, waiter)
             return current.response(if_none_match)
-        if not group.keys:
-            self._index(group, _keys_of_resource(current.body.decode()), since=sequence)
+        keys = self._index(group, current)
+        if self._notified_since(sequence, keys):
+            # A change was announced between the registration and this read's keys: maybe
+            # after the read's snapshot, so read again rather than wait on what may be stale.
+            self._wake(group)
         return Held(self, group, waiter, if_none_match, seconds, current, outages)
 
     async def _answer(self, held: "Held") -> Response:
@@ -172,20 +197,33 @@ class Watchers:
             return outcome.response(held.if_none_match)
         if isinstance(outcome, psycopg2.Error):
             raise from_database_error(outcome)  # P0002: deleted while waited on
-        if outcome is TIMEOUT and not (self.listening and self.outages == held.outages):
-            # Changes may have gone unheard meanwhile: ask the database, not the listener.
+        if outcome is TIMEOUT and (group.stale or not self.listening or self.outages != held.outages):
+            # A change may have gone unheard or unread meanwhile: ask the database, not the listener.
             text = await self._db.fetch_value(*group.read, idempotent=True)
             return Current.of(text).response(held.if_none_match)
         return held.current.response(held.if_none_match)
 
-    def _index(self, group: _Group, keys: tuple[Key, ...], since: int) -> None:
-        group.keys = keys
-        for key in keys:
-            self._by_key[key].add(group)
-        oldest = self._recent[0][0] if self._recent else self._sequence + 1
-        missed = oldest > since + 1 or any(n > since and set(k) & set(keys) for n, k in self._recent)
-        if missed:  # notified between the registration and the keys: read again
-            self._wake(group)
+    def _index(self, group: _Group, current: Current) -> frozenset[Key]:
+        """File the group under what `current` names too: a name may come to mean another
+        resource, so the keys of every version read stay until the group is forgotten (an
+        extra wake costs one read). Each version is parsed once, however many wait on it."""
+        if current.etag != group.keyed:
+            keys = _keys_of_resource(current)
+            for key in keys - group.keys:
+                self._by_key[key].add(group)
+            group.keys |= keys
+            group.keyed = current.etag
+        return group.keys
+
+    def _notified_since(self, sequence: int, keys: frozenset[Key]) -> bool:
+        if self._sequence == sequence:
+            return False
+        for number, named in reversed(self._recent):
+            if number <= sequence:
+                return False
+            if named & keys:
+                return True
+        return True  # older than what is remembered: assume so
 
     def _leave(self, group: _Group, waiter: asyncio.Future) -> None:
         group.waiters.pop(waiter, None)
@@ -200,6 +238,7 @@ class Watchers:
                     del self._by_key[key]
 
     def _wake(self, group: _Group) -> None:
+        group.stale = True
         if group.reading:
             group.again = True  # the read under way may predate the change
             return
@@ -209,35 +248,46 @@ class Watchers:
         task.add_done_callback(self._tasks.discard)
 
     async def _reread(self, group: _Group) -> None:
+        """Read the group's resource until a read starts after the last change announced, and
+        answer every waiter whose ETag it no longer matches."""
         try:
-            group.again = True
-            while group.again and group.waiters and not self.closed:
+            while group.waiters and not self.closed:
                 group.again = False
                 try:
                     outcome: Current | psycopg2.Error = Current.of(
                         await self._db.fetch_value(*group.read, idempotent=True)
                     )
-                except psycopg2.Error as exc:
-                    if exc.pgcode != "P0002":
-                        log.warning("watched resource not re-read: %s", str(exc).strip())
-                        continue  # answered on the next notification, resync or at its timeout
+                except (psycopg2.Error, PoolTimeout) as exc:
+                    if getattr(exc, "pgcode", None) != "P0002":
+                        # Stays stale: tried again shortly, and a wait that ends first reads for itself.
+                        log.warning("watched resource not re-read, retrying: %s", str(exc).strip())
+                        asyncio.get_running_loop().call_later(REREAD_RETRY_SECONDS, self._retry, group)
+                        return
                     outcome = exc
-                except PoolTimeout as exc:
-                    log.warning("watched resource not re-read: %s", exc)
-                    continue
+                if isinstance(outcome, Current):
+                    self._index(group, outcome)
                 for waiter, if_none_match in list(group.waiters.items()):
                     changed = not isinstance(outcome, Current) or not none_match(if_none_match, outcome.etag)
                     if changed and not waiter.done():
                         waiter.set_result(outcome)
+                if not group.again:
+                    group.stale = False
+                    return
         finally:
             group.reading = False
             self._forget_if_idle(group)
+
+    def _retry(self, group: _Group) -> None:
+        if group.waiters and group.stale and self._groups.get(group.read) is group:
+            self._wake(group)
 
     # -- event streams -----------------------------------------------------------------------
 
     def subscribe(self, application_id: str) -> Stream:
         stream = Stream(application_id)
         self._streams[application_id].add(stream)
+        if self.closed:
+            self._send(stream, None)  # a stream opened as the server stops ends at once
         return stream
 
     def unsubscribe(self, stream: Stream) -> None:
@@ -250,19 +300,16 @@ class Watchers:
     async def events(self, stream: Stream, application: str, heartbeat_seconds: float) -> AsyncIterator[str]:
         """The stream's text/event-stream: `subscribed` with the application's ETag as it was read
         (`application`), then its events as they come, and a comment when idle."""
-        try:
-            yield sse("subscribed", json.dumps({"application_id": stream.application_id, "etag": etag(application)}))
-            while True:
-                try:
-                    event = await asyncio.wait_for(stream.queue.get(), heartbeat_seconds)
-                except TimeoutError:
-                    yield ": heartbeat\n\n"
-                    continue
-                if event is None:  # the application was deleted, or the server is stopping
-                    return
-                yield event
-        finally:
-            self.unsubscribe(stream)
+        yield sse("subscribed", json.dumps({"application_id": stream.application_id, "etag": etag(application)}))
+        while True:
+            try:
+                event = await asyncio.wait_for(stream.queue.get(), heartbeat_seconds)
+            except TimeoutError:
+                yield ": heartbeat\n\n"
+                continue
+            if event is None:  # the application was deleted, or the server is stopping
+                return
+            yield event
 
     @staticmethod
     def _send(stream: Stream, event: str | None) -> None:
@@ -279,14 +326,14 @@ class Watchers:
     # -- from the listener ---------------------------------------------------------------------
 
     def notify(self, payload: str) -> None:
-        try:
-            change = json.loads(payload)
-            keys = _keys_of_change(change)
-            application_id = change["application_id"]
-            event = sse(change["action"], payload)
-        except (ValueError, KeyError, TypeError):
+        change = _change(payload)
+        if change is None:
             log.warning("ignored a notification on %s that is not a change: %.200r", CHANNEL, payload)
             return
+        keys = _keys_of_change(change)
+        application_id = change["application_id"]
+        # Written again, so that it is one line whatever was sent.
+        event = sse(change["action"], json.dumps(change, ensure_ascii=False))
         self._sequence += 1
         self._recent.append((self._sequence, keys))
         for key in keys:
@@ -316,6 +363,8 @@ class Watchers:
         if self.closed:
             return
         self.closed = True
+        for task in self._tasks:
+            task.cancel()
         for group in list(self._groups.values()):
             for waiter in list(group.waiters):
                 if not waiter.done():
@@ -334,7 +383,6 @@ class Held(Response):
     """
 
     SCOPE_KEY = "appconfig.held"
-    background = None  # as a Response has; nothing else of one is needed
 
     def __init__(
         self,
@@ -346,6 +394,7 @@ class Held(Response):
         current: Current,
         outages: int,
     ) -> None:
+        super().__init__(status_code=304)  # never sent: a Response only to pass through FastAPI
         self.watchers, self.group, self.waiter = watchers, group, waiter
         self.if_none_match, self.seconds, self.current, self.outages = if_none_match, seconds, current, outages
 
@@ -374,7 +423,7 @@ class HeldResponses:
         except ApiError as error:
             response = problem_response(error)
         except (psycopg2.Error, PoolTimeout) as exc:
-            response = problem_response(from_database_error(exc))
+            response = database_problem(exc, scope["method"], scope["path"])
         finally:
             gone.cancel()
         await response(scope, receive, send)  # to a client gone, the server drops it
@@ -459,4 +508,7 @@ class Listener:
             return
         notifies, conn.notifies = conn.notifies, []
         for notify in notifies:
-            self._watchers.notify(notify.payload)
+            try:
+                self._watchers.notify(notify.payload)
+            except Exception:  # one bad notification must not lose the others
+                log.exception("notification not handled: %.200r", notify.payload)

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from api.deps import Db
 from api.models import UlidText
 from api.openapi import problems
+from api.watch import Stream, Watchers
 
 router = APIRouter(prefix="/applications", tags=["watch"])
 
@@ -31,21 +33,42 @@ EVENT_STREAM = {
 }
 
 
+class EventStream(StreamingResponse):
+    """A stream's response, which ends its subscription however it ends: also when the client
+    left before the first byte, and the body was never iterated."""
+
+    def __init__(self, watchers: Watchers, stream: Stream, application: str, heartbeat_seconds: float) -> None:
+        super().__init__(
+            watchers.events(stream, application, heartbeat_seconds),
+            media_type="text/event-stream",
+            # Proxies must neither cache it nor hold it back to fill a buffer.
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        self.watchers, self.stream = watchers, stream
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.watchers.unsubscribe(self.stream)
+
+
 @router.get(
     "/{application_id}/events",
     response_class=StreamingResponse,
     responses=EVENT_STREAM | problems(400, 404, 503),
 )
-async def stream_application_events(application_id: UlidText, request: Request, db: Db) -> StreamingResponse:
+async def stream_application_events(application_id: UlidText, request: Request, db: Db) -> EventStream:
     """Every change of the application or of any of its configurations, as it is committed, made
     through any API process or in psql: `event:` `created`, `updated` or `deleted`; `data:` the change,
     `{"entity", "action", "id", "application_id", "etag", "application_etag"}` (db/README.md). The
     first event, `subscribed`, carries the application's ETag when the stream began.
 
-    A comment line every 15 s keeps an idle stream open through proxies. The stream ends after
-    `event: deleted` for the application itself. Events are not stored, so a stream cannot be
-    resumed (`Last-Event-ID` is ignored): when the service may have missed some, the stream gets
-    `event: resync`, and the client should read the application and its configurations again.
+    A comment line every `HEARTBEAT_SECONDS` (15 by default) keeps an idle stream open through
+    proxies. The stream ends after `event: deleted` for the application itself. Events are not
+    stored, so a stream cannot be resumed (`Last-Event-ID` is ignored): when the service may have
+    missed some, the stream gets `event: resync`, and the client should read the application and
+    its configurations again.
     """
     watchers = request.app.state.watchers
     # Subscribed before the application is read: no change can fall between the two.
@@ -55,9 +78,4 @@ async def stream_application_events(application_id: UlidText, request: Request, 
     except BaseException:
         watchers.unsubscribe(stream)
         raise
-    return StreamingResponse(
-        watchers.events(stream, application, request.app.state.settings.heartbeat_seconds),
-        media_type="text/event-stream",
-        # Proxies must neither cache it nor hold it back to fill a buffer.
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return EventStream(watchers, stream, application, request.app.state.settings.heartbeat_seconds)
