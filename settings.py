@@ -23,6 +23,14 @@ class Settings(BaseSettings):
         default="",
         description="libpq URI of the PostgreSQL 16 database; empty starts the embedded server in .data/.",
     )
+    read_database_urls: str = Field(
+        default="",
+        description="Comma-separated libpq URIs of PostgreSQL standbys that serve reads while they lag less than "
+        "MAX_REPLICA_LAG; empty: every read goes to DATABASE_URL.",
+    )
+    max_replica_lag: float = Field(
+        default=1.0, gt=0, description="Seconds behind the primary a standby may be and still serve reads."
+    )
     listen_database_url: str = Field(
         default="",
         description="Where each API process LISTENs for changes, on a connection of its own: a direct server, "
@@ -69,6 +77,10 @@ class Settings(BaseSettings):
         default="postgres",
         description="OS user the embedded PostgreSQL runs as when started by root (postgres refuses root).",
     )
+
+    @property
+    def read_urls(self) -> list[str]:
+        return [url.strip() for url in self.read_database_urls.split(",") if url.strip()]
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> "Settings":

@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import psycopg2.extensions
 from fastapi import APIRouter, FastAPI
 
 from api import openapi, problems
@@ -20,6 +21,7 @@ from api.body_guard import BodyGuard
 from api.database import Database
 from api.logs import configure_logging, stop_logging
 from api.readiness import Readiness
+from api.replicas import Reads, Standby
 from api.request_log import RequestLog
 from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health
 from api.watch import HeldResponses, Listener, Watchers
@@ -50,6 +52,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         database.open()
         app.state.database = database
+        standbys = [
+            Standby(_where(url), Database(url, settings.pool_min_size, settings.pool_max_size, settings.pool_timeout,
+                                          statement_timeout_ms=settings.statement_timeout_ms,
+                                          connect_timeout=settings.connect_timeout,
+                                          application_name="appconfig-api-read"))
+            for url in settings.read_urls
+        ]  # fmt: skip
+        for standby in standbys:
+            standby.db.open()
+        reads = app.state.reads = Reads(database, standbys, settings.max_replica_lag)
+        await reads.check()  # before the first request: which standbys may serve it
+        reads.start()
         app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
         watchers = app.state.watchers = Watchers(database)
         listener = Listener(settings.listen_database_url or dsn, watchers, connect_timeout=settings.connect_timeout)
@@ -63,6 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             restore_signals()
             watchers.close()
             await listener.stop()
+            await reads.stop()
+            for standby in standbys:
+                standby.db.close()
             database.close()
             log.info("API stopped: pool closed")
             # A server stopped by a signal may exit without running atexit: write the queue out now.
@@ -130,6 +147,12 @@ def _close_on_signal(watchers: Watchers) -> Callable[[], None]:
                 signal.signal(sig, handler)
 
     return restore
+
+
+def _where(url: str) -> str:
+    """A standby's host and port, for the log and /readyz (never its password)."""
+    params = psycopg2.extensions.parse_dsn(url)
+    return f"{params.get('host', 'localhost')}:{params.get('port', '5432')}"
 
 
 def _raise_open_files_limit() -> None:

@@ -56,7 +56,8 @@ class Get:
     async def __call__(self, statement: str, *params: Any) -> Response:
         state = self.request.app.state
         if self.wait is None or self.if_none_match is None:
-            return read(await state.database.fetch_value(statement, params, idempotent=True), self.if_none_match)
+            text = await state.reads.fetch_value(statement, params, if_none_match=self.if_none_match)
+            return read(text, self.if_none_match)
         return await state.watchers.long_poll((statement, params), self.if_none_match, self.wait)
 
 

@@ -78,8 +78,10 @@ class Database:
         *,
         statement_timeout_ms: int = 0,
         connect_timeout: int = 2,
+        application_name: str = "appconfig-api",
     ) -> None:
         self._dsn = dsn
+        self._application_name = application_name
         self._min_size = min_size
         self._max_size = max_size
         self._timeout = timeout
@@ -106,7 +108,7 @@ class Database:
             self._dsn,
             connection_factory=self._connection_class,
             cursor_factory=psycopg2.extras.RealDictCursor,
-            application_name="appconfig-api",
+            application_name=self._application_name,
             connect_timeout=self._connect_timeout,
         )
 

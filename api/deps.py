@@ -6,6 +6,7 @@ from fastapi import Depends, Request
 
 from api.database import Database
 from api.errors import UnsupportedMediaType
+from api.replicas import Reads
 
 # Dependencies are `async def` although they never await: FastAPI runs a plain `def`
 # dependency on a worker thread, a thread hop per request for nothing.
@@ -13,6 +14,10 @@ from api.errors import UnsupportedMediaType
 
 async def get_database(request: Request) -> Database:
     return request.app.state.database
+
+
+async def get_reads(request: Request) -> Reads:
+    return request.app.state.reads
 
 
 async def require_json(request: Request) -> None:
@@ -25,4 +30,6 @@ async def require_json(request: Request) -> None:
 
 
 Db = Annotated[Database, Depends(get_database)]
+# For the STABLE reads: standbys when configured and fresh, else the primary (api.replicas).
+ReadDb = Annotated[Reads, Depends(get_reads)]
 JsonBody = Depends(require_json)

@@ -175,6 +175,28 @@ class EmbeddedPostgres:
         if result.returncode != 0:
             raise RuntimeError(f"PostgreSQL did not start: {result.stderr.strip()}\nsee {self.root / 'server.log'}")
 
+    def standby(self, root: Path, port: int) -> "EmbeddedPostgres":
+        """A streaming standby of this (running) cluster in `root`, cloned by `pg_basebackup`: the
+        same binaries, its own port; started by `start()`. Made once: kept when it exists."""
+        replica = EmbeddedPostgres(
+            root=root, port=port, listen_tcp=self.listen_tcp, ephemeral=self.ephemeral, os_user=self.os_user
+        )
+        if not replica.initialised():
+            replica._prepare_root()
+            source = f"host={self.socket_dir} port={self.port} user={SUPERUSER}"
+            log.info("cloning %s into the standby %s", self.data_dir, replica.data_dir)
+            self._pg("pg_basebackup", "-D", str(replica.data_dir), "-d", source, "-X", "stream", "-c", "fast")
+            # What -R would write, but only these options: -R spells out every option its libpq
+            # knows, and the server's walreceiver may load an older libpq that refuses some.
+            with (replica.data_dir / "postgresql.auto.conf").open("a") as conf:
+                conf.write(f"primary_conninfo = '{source} application_name=standby'\n")
+            signal_file = replica.data_dir / "standby.signal"
+            signal_file.touch()
+            if replica.user is not None:
+                entry = pwd.getpwnam(replica.user)
+                os.chown(signal_file, entry.pw_uid, entry.pw_gid)
+        return replica
+
     def stop(self, mode: str = "fast") -> None:
         if self.running():
             self._pg("pg_ctl", "stop", "-w", "-m", mode, "-D", str(self.data_dir))
@@ -237,6 +259,13 @@ def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
     return EmbeddedPostgres(root=root, port=5432, listen_tcp=False, ephemeral=True, os_user=os_user)
 
 
+def development_standby(settings: Settings) -> EmbeddedPostgres:
+    """`make standby-start`'s standby of the development cluster, beside it, on the next port."""
+    primary = development_cluster(settings)
+    primary.ensure_running()
+    return primary.standby(primary.root.parent / "standby", settings.embedded_port + 1)
+
+
 def database_url(settings: Settings) -> str:
     """The configured DATABASE_URL, or else the development cluster's, started if need be."""
     if settings.database_url:
@@ -247,13 +276,23 @@ def database_url(settings: Settings) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devtools.embedded", description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["start", "stop", "status", "psql"])
+    parser.add_argument("--standby", action="store_true", help="the development standby, not the primary")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     settings = Settings()
+    if args.standby and args.command == "start":
+        standby = development_standby(settings)
+        if not standby.running():
+            standby.start()
+        print(standby.dsn(DBNAME))
+        return 0
     cluster = development_cluster(settings)
+    if args.standby:
+        cluster = EmbeddedPostgres(root=cluster.root.parent / "standby", port=settings.embedded_port + 1,
+                                   os_user=settings.embedded_os_user)  # fmt: skip
     if args.command == "psql":
         psql = cluster.bin / "psql"
-        os.execv(psql, [str(psql), database_url(settings)])
+        os.execv(psql, [str(psql), cluster.dsn(DBNAME) if args.standby else database_url(settings)])
     if args.command == "start":
         print(cluster.ensure_running())
     elif args.command == "stop":

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from api import conditional, ids
 from api.conditional import ConditionalGet, IfMatch
-from api.deps import Db, JsonBody
+from api.deps import Db, JsonBody, ReadDb
 from api.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 from api.openapi import created, problems, revalidated, tagged
 from api.routes import JsonText, listing
@@ -75,7 +75,7 @@ async def delete_application(application_id: UlidText, db: Db, if_match: IfMatch
 
 @router.get("", response_model=list[ApplicationSummary], responses={200: {"headers": LINK}} | problems(400, 503))
 async def list_applications(
-    db: Db, request: Request, limit: Limit = None, after: After = None, name: NameFilter = None
+    reads: ReadDb, request: Request, limit: Limit = None, after: After = None, name: NameFilter = None
 ) -> Response:
     """Applications ordered by id: all of them, streamed, or one page when `limit` is given.
 
@@ -83,11 +83,11 @@ async def list_applications(
     the application with exactly that name (`[]` when there is none).
     """
     if limit is not None:
-        rows = await db.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name), idempotent=True)
+        rows = await reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name))
         return one_page(rows, limit, request.app.url_path_for("list_applications"), {"name": name})
 
     async def page(after: str | None) -> Page:
-        text = await db.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, listing.CHUNK, name), idempotent=True)
+        text = await reads.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, listing.CHUNK, name))
         # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object (jsonb
         # puts the shortest key first, and applications hold no objects): the last one is the last id.
         start = text.rfind('{"id": "') + len('{"id": "')
@@ -103,7 +103,7 @@ async def list_applications(
 )
 async def list_configurations(
     application_id: UlidText,
-    db: Db,
+    reads: ReadDb,
     request: Request,
     limit: Limit = None,
     after: After = None,
@@ -112,17 +112,13 @@ async def list_configurations(
     """The application's configurations, whole, ordered by id: all of them, streamed, or one page when
     `limit` is given (with a `Link` to the next); `name` keeps only the one with that name."""
     if limit is not None:
-        rows = await db.fetch_values(
-            "SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit + 1, name), idempotent=True
-        )
+        rows = await reads.fetch_values("SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit + 1, name))
         path = request.app.url_path_for("list_configurations", application_id=application_id)
         return one_page(rows, limit, path, {"name": name})
 
     async def page(after: str | None) -> Page:
-        return await db.fetch_row(
-            "SELECT * FROM config_list_page(%s, %s, %s, %s)",
-            (application_id, after, listing.CHUNK, name),
-            idempotent=True,
+        return await reads.fetch_row(
+            "SELECT * FROM config_list_page(%s, %s, %s, %s)", (application_id, after, listing.CHUNK, name)
         )
 
     return streamed(await page(after), page)
