@@ -16,6 +16,8 @@ import migrations
 
 log = logging.getLogger(__name__)
 
+UNREACHABLE = "the database cannot be reached"
+
 
 class Readiness:
     def __init__(self, dsn: str, timeout_seconds: int = 2, cache_seconds: float = 5.0) -> None:
@@ -39,7 +41,7 @@ class Readiness:
             conn = psycopg2.connect(self._dsn, connect_timeout=self._timeout_seconds, application_name="readyz")
         except psycopg2.Error as exc:
             log.warning("not ready: database unreachable: %s", str(exc).strip())
-            return ["the database cannot be reached"]
+            return [UNREACHABLE]
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(self._timeout_seconds * 1000),))

@@ -1,7 +1,7 @@
 """Reads, spread over PostgreSQL standbys when READ_DATABASE_URLS names some; else the primary.
 
 A standby serves a read only while it is known fresh: every `max_lag / 4` seconds the
-primary's WAL position is read (at time t) and each standby is asked whether it has replayed
+primary's WAL insert position is read (at time t) and each standby is asked whether it has replayed
 that far; if so, it holds everything committed before t, and may serve reads until
 t + max_lag. A standby that lags, or cannot be reached, is skipped: the read goes to the
 primary. When the primary cannot be reached, a reachable standby serves reads whatever its
@@ -129,7 +129,10 @@ class Reads:
         """Read the primary's WAL position now, then ask each standby whether it has replayed it."""
         started = time.monotonic()
         try:
-            position = await self.primary.fetch_value("SELECT pg_current_wal_lsn()::text", idempotent=True)
+            # Where the next record goes: past every commit, even one not yet flushed (asynchronous
+            # commit). At a page boundary it is past the page's header, which a standby never
+            # replays: that standby counts as behind until the next write, safely.
+            position = await self.primary.fetch_value("SELECT pg_current_wal_insert_lsn()::text", idempotent=True)
             self.primary_reachable = True
         except (psycopg2.Error, PoolTimeout) as exc:
             if not _unavailable(exc):

@@ -270,6 +270,10 @@ def up(
 ) -> State:
     """Apply pending migrations and redeploy the functions if they differ; the state before."""
     with conn.cursor() as cur:
+        cur.execute("SELECT pg_is_in_recovery()")
+        if cur.fetchone()[0]:
+            # A standby takes the schema from its primary by replication, and refuses writes anyway.
+            raise MigrationError("this server is a standby (in recovery): migrate its primary; `verify` may check it")
         cur.execute("SELECT pg_try_advisory_lock(%s)", (ADVISORY_LOCK_KEY,))
         if not cur.fetchone()[0]:
             say("waiting for another migration runner to finish")
