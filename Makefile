@@ -8,7 +8,8 @@ UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
 SERVE := $(UV) run --locked --no-default-groups --group embedded
 
-.PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql
+.PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql \
+	standby-start standby-stop standby-status
 
 help:
 	@echo "make run        serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
@@ -24,6 +25,9 @@ help:
 	@echo "make db-stop    stop the embedded PostgreSQL (its data in .data/ is kept)"
 	@echo "make db-status  whether the embedded PostgreSQL is running"
 	@echo "make psql       open psql on the configured or embedded database"
+	@echo "make standby-start   start a streaming standby of the embedded PostgreSQL (port + 1); prints its DSN"
+	@echo "make standby-stop    stop it (its data is kept)"
+	@echo "make standby-status  whether it is running"
 
 run:
 	$(SERVE) python -m api
@@ -64,3 +68,12 @@ db-status:
 
 psql:
 	$(SERVE) python -m devtools.embedded psql
+
+standby-start:
+	$(SERVE) python -m devtools.embedded start --standby
+
+standby-stop:
+	$(SERVE) python -m devtools.embedded stop --standby
+
+standby-status:
+	$(SERVE) python -m devtools.embedded status --standby
