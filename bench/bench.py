@@ -5,7 +5,8 @@
 - the API: wrk against GET and POST, at concurrency 16 and a sweep for GET;
 - listing 1,000,000 applications against COPY of the same rows as JSON;
 - two uvicorn workers, and the API behind PgBouncer in transaction pooling;
-- 10,000 long-polls on one configuration, and an event stream's latency from psql.
+- 10,000 long-polls on one configuration, and an event stream's latency from psql;
+- GET by id served by a streaming standby (READ_DATABASE_URLS), next to the primary's.
 
 Prints a line per stage, then the table; writes it as markdown, JSON and a PNG chart
 under results/ (git-ignored). Uses a throw-away embedded PostgreSQL 16, or the server
@@ -375,6 +376,8 @@ def ratios(results: Results) -> dict[str, float]:
     }
     if listing:
         out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
+    if "replica: get_app_c16" in http:
+        out["get_app_standby_vs_primary"] = http["replica: get_app_c16"].rate / http["get_app_c16"].rate
     if results.watch:
         out["get_with_watchers_vs_without"] = results.watch["get_rate_with"] / results.watch["get_rate_without"]
     return out
@@ -690,6 +693,29 @@ class Bench:
               f"{watch['woken_max_s']:.3f} s (p50 {watch['woken_p50_s']:.3f}); GET {without.rate:,.0f}/s -> "
               f"{while_held.rate:,.0f}/s; stream p50 {watch['stream_p50_ms']:.1f} ms")  # fmt: skip
 
+    def replica(self) -> None:
+        """GET by id read from a streaming standby of the same server: on one machine no faster,
+        the point is that nothing is lost."""
+        if not isinstance(self.cluster, EmbeddedPostgres):
+            self.results.notes.append("With DATABASE_URL, no standby is made: the replica run was skipped.")
+            return
+        standby = self.cluster.standby(
+            self.cluster.root.parent / f"{self.cluster.root.name}-standby", self.cluster.port
+        )
+        standby.start()
+        try:
+            with self.api(self.main_dsn, "api6.log", READ_DATABASE_URLS=standby.dsn("bench")) as api:
+                wrk(api.base, CONCURRENCY, 2, BENCH / "get_app.lua", **self.app_env)  # warm its pool; not recorded
+                self.results.http["replica: get_app_c16"] = wrk(
+                    api.base, CONCURRENCY, self.args.seconds, BENCH / "get_app.lua", **self.app_env
+                )
+                reads = sql(standby.dsn("bench"), "SELECT sum(xact_commit) FROM pg_stat_database")[0][0]
+                self.results.notes.append(
+                    f"The standby committed {reads:,} transactions: the replica run read from it."
+                )
+        finally:
+            standby.remove()
+
     def listing(self) -> None:
         list_dsn = prepare(self.cluster, "bench_list")
         seed_list(list_dsn, self.args.list_rows)
@@ -706,6 +732,7 @@ STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], 
     ("two uvicorn workers", Bench.two_workers, lambda args: not args.quick),
     ("through PgBouncer in transaction pooling", Bench.pgbouncer, lambda args: not args.quick),
     ("watchers: long-polls held and woken, an event stream", Bench.watch, lambda args: bool(args.watchers)),
+    ("a streaming standby serving GET by id", Bench.replica, lambda args: not args.quick),
     ("listing every application: the API, then COPY as JSON", Bench.listing, lambda args: bool(args.list_rows)),
 ]
 
