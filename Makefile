@@ -8,8 +8,7 @@ UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
 SERVE := $(UV) run --locked --no-default-groups --group embedded
 
-.PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql \
-	standby-start standby-stop standby-status
+.PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql standby-start standby-stop standby-status
 
 help:
 	@echo "make run        serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"

@@ -10,7 +10,7 @@ from api.readiness import UNREACHABLE
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", summary="Liveness", response_model=Status)
+@router.get("/healthz", summary="Liveness", response_model=Status, response_model_exclude_none=True)
 async def healthz() -> dict[str, str]:
     """Answers while the process serves requests; does no database work."""
     return {"status": "ok"}
