@@ -122,11 +122,16 @@ class Reads:
 
     async def _watch_lag(self) -> None:
         while True:
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # the standbys go unused until a check succeeds: reads stay correct
+                log.exception("replica lag check failed")
             await asyncio.sleep(self.max_lag / 4)
 
     async def check(self) -> None:
         """Read the primary's WAL position now, then ask each standby whether it has replayed it."""
+        if not self.standbys:
+            return
         started = time.monotonic()
         try:
             # Where the next record goes: past every commit, even one not yet flushed (asynchronous
@@ -135,9 +140,11 @@ class Reads:
             position = await self.primary.fetch_value("SELECT pg_current_wal_insert_lsn()::text", idempotent=True)
             self.primary_reachable = True
         except (psycopg2.Error, PoolTimeout) as exc:
-            if not _unavailable(exc):
-                raise
-            self.primary_reachable, position = False, None
+            if _unavailable(exc):
+                self.primary_reachable = False
+            else:  # e.g. no right to read the position: no standby is known fresh, reads stay correct
+                log.warning("replica lag check: the primary's WAL position cannot be read: %s", str(exc).strip())
+            position = None
         await asyncio.gather(*(self._check(standby, position, started) for standby in self.standbys))
 
     async def _check(self, standby: Standby, position: str | None, started: float) -> None:
