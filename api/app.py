@@ -42,26 +42,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not dsn:
             # The app never starts a database itself: `python -m api` resolves one before serving.
             raise RuntimeError("DATABASE_URL is not set; `make run` (python -m api) starts the embedded server")
-        database = Database(
-            dsn,
-            settings.pool_min_size,
-            settings.pool_max_size,
-            settings.pool_timeout,
-            statement_timeout_ms=settings.statement_timeout_ms,
-            connect_timeout=settings.connect_timeout,
-        )
+        database = _pool(settings, dsn, "appconfig-api", timeout=settings.pool_timeout)
         database.open()
         app.state.database = database
+        lag = settings.max_replica_lag
         standbys = [
-            Standby(_where(url), Database(url, settings.pool_min_size, settings.pool_max_size, settings.pool_timeout,
-                                          statement_timeout_ms=settings.statement_timeout_ms,
-                                          connect_timeout=settings.connect_timeout,
-                                          application_name="appconfig-api-read"))
-            for url in settings.read_urls
-        ]  # fmt: skip
-        for standby in standbys:
-            standby.db.open()
-        reads = app.state.reads = Reads(database, standbys, settings.max_replica_lag)
+            Standby(
+                f"standby {number} ({_where(url)})",
+                # A standby's pool waits briefly: a read that finds it full goes to the primary.
+                _pool(settings, url, "appconfig-api-read", timeout=min(settings.pool_timeout, lag / 2)),
+                _pool(settings, url, "appconfig-lag-check", size=1, timeout=lag / 2),
+            )
+            for number, url in enumerate(settings.read_urls, start=1)
+        ]
+        check = _pool(settings, dsn, "appconfig-lag-check", size=1, timeout=lag / 2) if standbys else None
+        for pool in [check] + [db for standby in standbys for db in (standby.db, standby.check)]:
+            if pool is not None:
+                pool.open()
+        reads = app.state.reads = Reads(database, check, standbys, lag)
         await reads.check()  # before the first request: which standbys may serve it
         reads.start()
         app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
@@ -78,8 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watchers.close()
             await listener.stop()
             await reads.stop()
-            for standby in standbys:
-                standby.db.close()
+            for pool in [check] + [db for standby in standbys for db in (standby.db, standby.check)]:
+                if pool is not None:
+                    pool.close()
             database.close()
             log.info("API stopped: pool closed")
             # A server stopped by a signal may exit without running atexit: write the queue out now.
@@ -149,10 +148,25 @@ def _close_on_signal(watchers: Watchers) -> Callable[[], None]:
     return restore
 
 
+def _pool(settings: Settings, dsn: str, name: str, *, size: int | None = None, timeout: float) -> Database:
+    return Database(
+        dsn,
+        size or settings.pool_min_size,
+        size or settings.pool_max_size,
+        timeout,
+        statement_timeout_ms=settings.statement_timeout_ms,
+        connect_timeout=settings.connect_timeout,
+        application_name=name,
+    )
+
+
 def _where(url: str) -> str:
-    """A standby's host and port, for the log and /readyz (never its password)."""
-    params = psycopg2.extensions.parse_dsn(url)
-    return f"{params.get('host', 'localhost')}:{params.get('port', '5432')}"
+    """A standby's host and port, for the log (never its password, nor the URL when it is malformed)."""
+    try:
+        params = psycopg2.extensions.parse_dsn(url)
+    except psycopg2.ProgrammingError:
+        raise ValueError("READ_DATABASE_URLS holds an entry that is not a libpq URI or key=value string") from None
+    return f"{params.get('host', '(default socket)')}:{params.get('port', '5432')}"
 
 
 def _raise_open_files_limit() -> None:

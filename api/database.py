@@ -110,6 +110,12 @@ class Database:
             cursor_factory=psycopg2.extras.RealDictCursor,
             application_name=self._application_name,
             connect_timeout=self._connect_timeout,
+            # A server that vanished without closing the connection (a partition) is noticed in
+            # seconds, not after the kernel's two hours; ignored on a Unix socket.
+            keepalives=1,
+            keepalives_idle=5,
+            keepalives_interval=2,
+            keepalives_count=2,
         )
 
     def close(self) -> None:

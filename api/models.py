@@ -243,7 +243,7 @@ class Problem(BaseModel):
 class Status(BaseModel):
     """What a probe answers when the service can serve: `ready`, or `degraded` with what is wrong."""
 
-    status: str = Field(examples=["ok"])
+    status: str = Field(examples=["ready"], description="`ok` (liveness); `ready` or `degraded` (readiness)")
     problems: list[str] | None = Field(
         default=None, examples=[["the primary cannot be reached: reads are served by standbys, writes answer 503"]]
     )

@@ -1,22 +1,24 @@
 """Reads, spread over PostgreSQL standbys when READ_DATABASE_URLS names some; else the primary.
 
-A standby serves a read only while it is known fresh: every `max_lag / 4` seconds the
-primary's WAL insert position is read (at time t) and each standby is asked whether it has replayed
-that far; if so, it holds everything committed before t, and may serve reads until
-t + max_lag. A standby that lags, or cannot be reached, is skipped: the read goes to the
-primary. When the primary cannot be reached, a reachable standby serves reads whatever its
-lag (nothing newer can be written meanwhile), while writes answer 503.
+A standby serves a read only while it is known fresh: several times per `max_lag`, the
+primary's WAL insert position is read (at time t) and each standby is asked whether it has
+replayed that far; one that has holds everything committed before t, and may serve reads
+until t + max_lag. A standby that lags, fails or cannot be reached is skipped: the read goes
+to the primary. The checks use connections of their own, so a busy pool cannot stall them.
 
-A standby's answer is not the last word on two things, which the primary confirms: that
-a resource does not exist (it may be new), and that it differs from the ETag the client sent
-in If-None-Match (the client may hold a newer version, from its own write). So a client that
-sends the ETag its write returned never reads anything older than its write.
+A standby's answer is not the last word on two things, which the primary confirms: that a
+resource does not exist (it may be new), and that it differs from the ETag the client sent in
+If-None-Match (the client may hold a newer version, from its own write).
+
+Only when the primary cannot be reached at all (not when it is merely busy) does a standby
+serve reads whatever its lag, its answers unconfirmed: nothing newer can be committed then,
+and a write the standby had not received when the primary went down is visible nowhere.
 """
 
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any
@@ -28,28 +30,50 @@ from api.etags import etag, none_match
 
 log = logging.getLogger(__name__)
 
+# The primary's position, and not past a page's header: after a WAL page (or segment) switch
+# with nothing written since, the insert position is past the new page's header, which a
+# standby never replays; the flush position is the end of the last record, which it does.
+POSITION = """
+SELECT CASE WHEN mod(i - '0/0', 8192) IN (24, 40) AND f = i - mod(i - '0/0', 8192) THEN f ELSE i END::text
+  FROM (SELECT pg_current_wal_insert_lsn() AS i, pg_current_wal_flush_lsn() AS f) AS now
+"""
+REPLAYED = "SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, false)"
+
 
 @dataclass(eq=False)
 class Standby:
-    name: str  # where it is, for the log and /readyz
-    db: Database
+    name: str  # "standby 1 (host:port)", for the log; /readyz shows only "standby 1"
+    db: Database  # the reads' pool
+    check: Database  # one connection for the lag checks
     fresh_until: float = 0.0  # monotonic time until which its reads are within the bound
     reachable: bool = False
 
+    @property
+    def label(self) -> str:
+        return self.name.split(" (", 1)[0]
 
-def _unavailable(exc: BaseException) -> bool:
-    """A failure of the server or the way to it, not of the statement."""
-    if isinstance(exc, PoolTimeout):
-        return True
+
+def _down(exc: BaseException) -> bool:
+    """The server cannot be reached (not merely busy): no connection, or it is shutting down."""
     code = getattr(exc, "pgcode", None) or ""
-    return (isinstance(exc, BROKEN) and not code) or code[:2] in ("08", "53", "57")
+    return (isinstance(exc, BROKEN) and not code) or code[:2] == "08" or code in ("57P01", "57P02", "57P03")
+
+
+def _bad_input(exc: BaseException) -> bool:
+    """An error the primary would raise as well: the request's own."""
+    return (getattr(exc, "pgcode", None) or "")[:2] == "22"
+
+
+Fetch = Callable[[Database], Awaitable[Any]]
 
 
 class Reads:
     """`fetch_value`, `fetch_values` and `fetch_row` as `Database` has them, for STABLE reads."""
 
-    def __init__(self, primary: Database, standbys: Sequence[Standby] = (), max_lag: float = 1.0) -> None:
+    def __init__(self, primary: Database, check: Database | None = None, standbys: Sequence[Standby] = (),
+                 max_lag: float = 1.0) -> None:  # fmt: skip
         self.primary = primary
+        self._check_primary = check
         self.standbys = list(standbys)
         self.max_lag = max_lag
         self.primary_reachable = True
@@ -65,42 +89,46 @@ class Reads:
         def settled(text: str) -> bool:
             return if_none_match is None or none_match(if_none_match, etag(text))
 
-        return await self._read("fetch_value", statement, params, settled)
+        return await self._read(lambda db: db.fetch_value(statement, params, idempotent=True), settled)
 
     async def fetch_values(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
-        return await self._read("fetch_values", statement, params)
+        return await self._read(lambda db: db.fetch_values(statement, params, idempotent=True))
 
-    async def fetch_row(self, statement: str, params: Sequence[Any] = ()) -> tuple:
-        return await self._read("fetch_row", statement, params)
+    def pinned(self) -> "Pinned":
+        """Reads that go on where the first went (a streamed list: no page from an older snapshot)."""
+        return Pinned(self)
 
-    async def _read(self, method: str, statement: str, params: Sequence[Any], settled=lambda answer: True) -> Any:
+    async def _read(self, fetch: Fetch, settled: Callable[[Any], bool] = lambda answer: True) -> Any:
         standby = self._pick()
         if standby is None:
-            return await getattr(self.primary, method)(statement, params, idempotent=True)
+            return await fetch(self.primary)
         try:
-            answer = await getattr(standby.db, method)(statement, params, idempotent=True)
+            answer = await fetch(standby.db)
         except (psycopg2.Error, PoolTimeout) as exc:
-            if _unavailable(exc):
-                log.warning("standby %s unavailable, reading from the primary: %s", standby.name, str(exc).strip())
-                standby.reachable, standby.fresh_until = False, 0.0
-                return await getattr(self.primary, method)(statement, params, idempotent=True)
-            if getattr(exc, "pgcode", None) != "P0002":
+            if _bad_input(exc):
                 raise
-            return await self._confirm(method, statement, params, exc)  # it may exist on the primary already
+            if getattr(exc, "pgcode", None) == "P0002":
+                return await self._confirm(fetch, exc)  # it may be new: the primary has it already
+            # Unreachable, busy, or a query cancelled by a conflict with recovery: the primary answers.
+            log.warning("%s failed a read, the primary answers it: %s", standby.name, str(exc).strip())
+            if _down(exc):
+                standby.reachable, standby.fresh_until = False, 0.0
+            return await fetch(self.primary)
         if settled(answer):
             return answer
-        return await self._confirm(method, statement, params, answer)  # the client may hold a newer one
+        return await self._confirm(fetch, answer)  # the client may hold a newer version
 
-    async def _confirm(self, method: str, statement: str, params: Sequence[Any], standby_answer: Any) -> Any:
-        """The primary's answer; the standby's when the primary cannot be reached."""
-        try:
-            return await getattr(self.primary, method)(statement, params, idempotent=True)
-        except (psycopg2.Error, PoolTimeout) as exc:
-            if not _unavailable(exc):
-                raise
-        if isinstance(standby_answer, BaseException):
-            raise standby_answer
-        return standby_answer
+    async def _confirm(self, fetch: Fetch, standby_says: Any) -> Any:
+        """The primary's answer; while it cannot be reached at all, what the standby said."""
+        if self.primary_reachable:
+            try:
+                return await fetch(self.primary)
+            except (psycopg2.Error, PoolTimeout) as exc:
+                if not _down(exc):
+                    raise  # busy (a 503), or its own answer (a 404)
+        if isinstance(standby_says, BaseException):
+            raise standby_says
+        return standby_says
 
     def _pick(self) -> Standby | None:
         now = time.monotonic()
@@ -108,6 +136,9 @@ class Reads:
             s for s in self.standbys if s.fresh_until > now or (not self.primary_reachable and s.reachable)
         ]  # fmt: skip
         return usable[next(self._turn) % len(usable)] if usable else None
+
+    def usable(self, standby: Standby) -> bool:
+        return standby.fresh_until > time.monotonic() or (not self.primary_reachable and standby.reachable)
 
     # -- keeping track of lag ---------------------------------------------------------------
 
@@ -122,39 +153,40 @@ class Reads:
 
     async def _watch_lag(self) -> None:
         while True:
-            try:
-                await self.check()
-            except Exception:  # the standbys go unused until a check succeeds: reads stay correct
-                log.exception("replica lag check failed")
+            await self.check()
             await asyncio.sleep(self.max_lag / 4)
 
     async def check(self) -> None:
-        """Read the primary's WAL position now, then ask each standby whether it has replayed it."""
-        if not self.standbys:
+        try:
+            await self._check_all()
+        except Exception:  # the standbys go unused until a check succeeds: reads stay correct
+            log.exception("replica lag check failed")
+
+    async def _check_all(self) -> None:
+        """Read the primary's WAL position now, then ask each standby whether it has replayed it;
+        each step bounded, so that one silent server cannot hold the others back."""
+        if not self.standbys or self._check_primary is None:
             return
         started = time.monotonic()
+        position = None
         try:
-            # Where the next record goes: past every commit, even one not yet flushed (asynchronous
-            # commit). At a page boundary it is past the page's header, which a standby never
-            # replays: that standby counts as behind until the next write, safely.
-            position = await self.primary.fetch_value("SELECT pg_current_wal_insert_lsn()::text", idempotent=True)
+            position = await asyncio.wait_for(self._check_primary.fetch_value(POSITION), self.max_lag / 2)
             self.primary_reachable = True
-        except (psycopg2.Error, PoolTimeout) as exc:
-            if _unavailable(exc):
+        except (psycopg2.Error, PoolTimeout, TimeoutError) as exc:
+            if _down(exc):
                 self.primary_reachable = False
-            else:  # e.g. no right to read the position: no standby is known fresh, reads stay correct
-                log.warning("replica lag check: the primary's WAL position cannot be read: %s", str(exc).strip())
-            position = None
+            else:  # busy or slow: no standby is newly known fresh; reads stay correct
+                log.warning("replica lag check: the primary's position not read: %s", str(exc).strip() or "timeout")
         await asyncio.gather(*(self._check(standby, position, started) for standby in self.standbys))
 
     async def _check(self, standby: Standby, position: str | None, started: float) -> None:
         try:
-            replayed = await standby.db.fetch_value(
-                "SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, false)", (position or "0/0",), idempotent=True
+            replayed = await asyncio.wait_for(
+                standby.check.fetch_value(REPLAYED, (position or "0/0",)), self.max_lag / 2
             )
-        except (psycopg2.Error, PoolTimeout) as exc:
+        except (psycopg2.Error, PoolTimeout, TimeoutError) as exc:
             if standby.reachable:
-                log.warning("standby %s unreachable: %s", standby.name, str(exc).strip())
+                log.warning("%s unreachable: %s", standby.name, str(exc).strip() or "timeout")
             standby.reachable, standby.fresh_until = False, 0.0
             return
         standby.reachable = True
@@ -167,7 +199,43 @@ class Reads:
         problems = []
         for standby in self.standbys:
             if not standby.reachable:
-                problems.append(f"standby {standby.name} cannot be reached")
+                problems.append(f"{standby.label} cannot be reached: reads go to the primary")
             elif self.primary_reachable and standby.fresh_until <= now:
-                problems.append(f"standby {standby.name} lags more than {self.max_lag:g} s: reads go to the primary")
+                problems.append(f"{standby.label} lags more than {self.max_lag:g} s: reads go to the primary")
         return problems
+
+
+class Pinned:
+    """Reads of one request that must not go back in time: all from the standby the first used,
+    while it stays usable, and from the primary once one has been."""
+
+    _UNSET = object()
+
+    def __init__(self, reads: Reads) -> None:
+        self._reads = reads
+        self._standby: Any = self._UNSET
+
+    async def fetch_value(self, statement: str, params: Sequence[Any] = ()) -> Any:
+        return await self._fetch(lambda db: db.fetch_value(statement, params, idempotent=True))
+
+    async def fetch_row(self, statement: str, params: Sequence[Any] = ()) -> tuple:
+        return await self._fetch(lambda db: db.fetch_row(statement, params, idempotent=True))
+
+    async def _fetch(self, fetch: Fetch) -> Any:
+        reads = self._reads
+        if self._standby is self._UNSET:
+            self._standby = reads._pick()
+        elif self._standby is not None and not reads.usable(self._standby):
+            self._standby = None  # forward to the primary, never to another standby
+        if self._standby is None:
+            return await fetch(reads.primary)
+        try:
+            return await fetch(self._standby.db)
+        except (psycopg2.Error, PoolTimeout) as exc:
+            if _bad_input(exc):
+                raise
+            log.warning("%s failed a read, the primary goes on: %s", self._standby.name, str(exc).strip())
+            self._standby = None
+            if getattr(exc, "pgcode", None) == "P0002":
+                return await reads._confirm(fetch, exc)
+            return await fetch(reads.primary)

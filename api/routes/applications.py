@@ -86,8 +86,10 @@ async def list_applications(
         rows = await reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name))
         return one_page(rows, limit, request.app.url_path_for("list_applications"), {"name": name})
 
+    pages = reads.pinned()  # every page from one server: none from an older snapshot
+
     async def page(after: str | None) -> Page:
-        text = await reads.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, listing.CHUNK, name))
+        text = await pages.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, listing.CHUNK, name))
         # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object (jsonb
         # puts the shortest key first, and applications hold no objects): the last one is the last id.
         start = text.rfind('{"id": "') + len('{"id": "')
@@ -116,8 +118,10 @@ async def list_configurations(
         path = request.app.url_path_for("list_configurations", application_id=application_id)
         return one_page(rows, limit, path, {"name": name})
 
+    pages = reads.pinned()  # every page from one server: none from an older snapshot
+
     async def page(after: str | None) -> Page:
-        return await reads.fetch_row(
+        return await pages.fetch_row(
             "SELECT * FROM config_list_page(%s, %s, %s, %s)", (application_id, after, listing.CHUNK, name)
         )
 

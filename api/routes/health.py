@@ -33,4 +33,3 @@ async def readyz(request: Request) -> dict:
     if primary or standbys:
         return {"status": "degraded", "problems": primary + standbys}
     return {"status": "ready"}
-    return {"status": "ready"}
