@@ -6,12 +6,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg2
 import pytest
 from fastapi.testclient import TestClient
 
 import migrations
 from api.app import create_app
+from api.watch_test import psql as query
 from devtools.embedded import EmbeddedPostgres, throwaway_cluster
 from settings import Settings
 
@@ -38,17 +38,6 @@ def servers() -> Iterator[tuple[EmbeddedPostgres, EmbeddedPostgres]]:
         if standby is not None:
             standby.remove()
         primary.remove()
-
-
-def query(dsn: str, statement: str, *params) -> object:
-    conn = psycopg2.connect(dsn)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchone()[0] if cur.description else None
-    finally:
-        conn.close()
 
 
 def replicated(primary: EmbeddedPostgres, standby: EmbeddedPostgres) -> None:
