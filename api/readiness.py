@@ -40,7 +40,7 @@ class Readiness:
         try:
             conn = psycopg2.connect(self._dsn, connect_timeout=self._timeout_seconds, application_name="readyz")
         except psycopg2.Error as exc:
-            log.warning("not ready: database unreachable: %s", str(exc).strip())
+            log.warning("readiness: the database cannot be reached: %s", str(exc).strip())
             return [UNREACHABLE]
         try:
             with conn.cursor() as cur:

@@ -25,6 +25,8 @@ async def readyz(request: Request) -> dict:
     read from, or a standby); 503 with the reasons when it cannot serve."""
     primary = await request.app.state.readiness.problems()
     reads = request.app.state.reads
+    if reads.standbys and not reads.primary_reachable:
+        primary = [UNREACHABLE]  # the lag checks know it within a quarter of MAX_REPLICA_LAG
     standbys = reads.problems()
     if primary == [UNREACHABLE] and len(standbys) < len(reads.standbys):
         primary = ["the primary cannot be reached: reads are served by standbys, writes answer 503"]
