@@ -2,7 +2,9 @@
 
 `create_app()` builds the app from a `Settings` (read from the environment when
 none is given, as when uvicorn imports it by name in a worker process). The
-database pool is opened at start-up and closed at shutdown (the lifespan).
+lifespan opens the database pool, the standbys' pools (api.replicas) and the
+listener (api.watch) at start-up, and closes them at shutdown, once every
+long-poll has been answered.
 """
 
 import asyncio
@@ -49,20 +51,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lag = settings.max_replica_lag
         standbys = [
             Standby(
-                f"standby {number} ({_where(url)})",
+                f"standby {number}",
+                _where(url),
                 # A standby's pool waits briefly: a read that finds it full goes to the primary.
                 _pool(settings, url, "appconfig-api-read", timeout=min(settings.pool_timeout, lag / 2)),
                 _pool(settings, url, "appconfig-lag-check", size=1, timeout=lag / 2),
             )
             for number, url in enumerate(settings.read_urls, start=1)
         ]
-        check = _pool(settings, dsn, "appconfig-lag-check", size=1, timeout=lag / 2) if standbys else None
-        for pool in [check] + [db for standby in standbys for db in (standby.db, standby.check)]:
-            if pool is not None:
-                pool.open()
-        reads = app.state.reads = Reads(database, check, standbys, lag)
-        await reads.check()  # before the first request: which standbys may serve it
-        reads.start()
+        lag_check = _pool(settings, dsn, "appconfig-lag-check", size=1, timeout=lag / 2) if standbys else None
+        reads = app.state.reads = Reads(database, lag_check, standbys, lag)
+        await reads.start()
         app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
         watchers = app.state.watchers = Watchers(database)
         listener = Listener(settings.listen_database_url or dsn, watchers, connect_timeout=settings.connect_timeout)
@@ -78,9 +77,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             watchers.close()
             await listener.stop()
             await reads.stop()
-            for pool in [check] + [db for standby in standbys for db in (standby.db, standby.check)]:
-                if pool is not None:
-                    pool.close()
             database.close()
             log.info("API stopped: pool closed")
             # A server stopped by a signal may exit without running atexit: write the queue out now.

@@ -42,15 +42,16 @@ REPLAYED = "SELECT coalesce(pg_last_wal_replay_lsn() >= %s::pg_lsn, false)"
 
 @dataclass(eq=False)
 class Standby:
-    name: str  # "standby 1 (host:port)", for the log; /readyz shows only "standby 1"
+    label: str  # "standby 1": the first of READ_DATABASE_URLS, as /readyz names it
+    where: str  # its host and port, for the log only
     db: Database  # the reads' pool
-    check: Database  # one connection for the lag checks
+    lag_check: Database  # one connection for the lag checks
     fresh_until: float = 0.0  # monotonic time until which its reads are within the bound
     reachable: bool = False
 
     @property
-    def label(self) -> str:
-        return self.name.split(" (", 1)[0]
+    def name(self) -> str:
+        return f"{self.label} ({self.where})"
 
 
 def _down(exc: BaseException) -> bool:
@@ -68,12 +69,13 @@ Fetch = Callable[[Database], Awaitable[Any]]
 
 
 class Reads:
-    """`fetch_value`, `fetch_values` and `fetch_row` as `Database` has them, for STABLE reads."""
+    """`fetch_value` and `fetch_values` as `Database` has them, for STABLE reads; `pinned()` for a
+    request that reads several times."""
 
-    def __init__(self, primary: Database, check: Database | None = None, standbys: Sequence[Standby] = (),
+    def __init__(self, primary: Database, lag_check: Database | None = None, standbys: Sequence[Standby] = (),
                  max_lag: float = 1.0) -> None:  # fmt: skip
         self.primary = primary
-        self._check_primary = check
+        self._lag_check = lag_check
         self.standbys = list(standbys)
         self.max_lag = max_lag
         self.primary_reachable = True
@@ -131,25 +133,34 @@ class Reads:
         return standby_says
 
     def _pick(self) -> Standby | None:
-        now = time.monotonic()
-        usable = [
-            s for s in self.standbys if s.fresh_until > now or (not self.primary_reachable and s.reachable)
-        ]  # fmt: skip
+        usable = [standby for standby in self.standbys if self.usable(standby)]
         return usable[next(self._turn) % len(usable)] if usable else None
 
     def usable(self, standby: Standby) -> bool:
+        """Known within the bound, or, with the primary unreachable, reachable at all."""
         return standby.fresh_until > time.monotonic() or (not self.primary_reachable and standby.reachable)
 
     # -- keeping track of lag ---------------------------------------------------------------
 
-    def start(self) -> None:
+    def _pools(self) -> list[Database]:
+        """The pools of the standbys and of the lag checks (the primary's own is not this object's)."""
+        checks = [self._lag_check] if self._lag_check is not None else []
+        return checks + [pool for standby in self.standbys for pool in (standby.db, standby.lag_check)]
+
+    async def start(self) -> None:
+        """Open the pools, learn which standbys may serve the first request, then watch the lag."""
+        for pool in self._pools():
+            pool.open()
         if self.standbys:
+            await self.check()
             self._task = asyncio.get_running_loop().create_task(self._watch_lag(), name="replica-lag")
 
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        for pool in self._pools():
+            pool.close()
 
     async def _watch_lag(self) -> None:
         while True:
@@ -165,12 +176,12 @@ class Reads:
     async def _check_all(self) -> None:
         """Read the primary's WAL position now, then ask each standby whether it has replayed it;
         each step bounded, so that one silent server cannot hold the others back."""
-        if not self.standbys or self._check_primary is None:
+        if not self.standbys or self._lag_check is None:
             return
         started = time.monotonic()
         position = None
         try:
-            position = await asyncio.wait_for(self._check_primary.fetch_value(POSITION), self.max_lag / 2)
+            position = await asyncio.wait_for(self._lag_check.fetch_value(POSITION), self.max_lag / 2)
             self.primary_reachable = True
         except (psycopg2.Error, PoolTimeout, TimeoutError) as exc:
             if _down(exc):
@@ -182,7 +193,7 @@ class Reads:
     async def _check(self, standby: Standby, position: str | None, started: float) -> None:
         try:
             replayed = await asyncio.wait_for(
-                standby.check.fetch_value(REPLAYED, (position or "0/0",)), self.max_lag / 2
+                standby.lag_check.fetch_value(REPLAYED, (position or "0/0",)), self.max_lag / 2
             )
         except (psycopg2.Error, PoolTimeout, TimeoutError) as exc:
             if standby.reachable:

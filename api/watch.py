@@ -20,6 +20,7 @@ answering 304 on faith.
 import asyncio
 import json
 import logging
+import random
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -188,7 +189,9 @@ class Watchers:
     async def _answer(self, held: "Held") -> Response:
         group, waiter = held.group, held.waiter
         try:
-            outcome = await asyncio.wait_for(waiter, held.seconds)
+            # Up to 1/16 longer, as Consul does: watchers of one change, which all asked again at
+            # once, do not all time out in the same instant either.
+            outcome = await asyncio.wait_for(waiter, held.seconds * (1 + random.random() / 16))
         except TimeoutError:
             outcome = TIMEOUT
         finally:

@@ -72,9 +72,16 @@ async def long_poll(client: httpx.AsyncClient, path: str, etag: str, wait: float
 
 
 async def waiting(task: asyncio.Task, seconds: float = 0.3) -> None:
-    """Give a long-poll time to be held, and check that it is."""
+    """Give a long-poll in another process time to be held, and check that it is."""
     await asyncio.sleep(seconds)
     assert not task.done(), task.result()
+
+
+async def held(app: FastAPI, count: int = 1) -> None:
+    """Until `count` long-polls are held by `app` (served in this process)."""
+    async with asyncio.timeout(10):
+        while app.state.watchers.waiting < count:
+            await asyncio.sleep(0.01)
 
 
 async def sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
@@ -94,12 +101,12 @@ async def sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
 
 def test_a_long_poll_is_answered_when_the_configuration_changes_through_the_api(settings, migrated_dsn):
     async def scenario() -> None:
-        async with served(settings) as (client, _):
+        async with served(settings) as (client, served_app):
             _, configuration = await setup(client)
             path = f"{CONFIGS}/{configuration['id']}"
             first = await client.get(path)
             task = asyncio.create_task(long_poll(client, path, first.headers["ETag"]))
-            await waiting(task)
+            await held(served_app)
 
             put = await client.put(path, json={"name": "production", "config": {"replicas": 4}})
             response, took = await task
@@ -114,7 +121,7 @@ def test_a_long_poll_is_answered_when_the_configuration_changes_through_the_api(
 
 def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_the_stream(settings, migrated_dsn):
     async def scenario() -> None:
-        async with served(settings) as (client, _):
+        async with served(settings) as (client, served_app):
             app, configuration = await setup(client, "billing/eu")
             by_id = f"{CONFIGS}/{configuration['id']}"
             by_name = f"{APPS}/by-name/billing%2Feu/configurations/production"
@@ -125,7 +132,7 @@ def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_th
                 events = sse(stream)
                 kind, data = await anext(events)
                 assert kind == "subscribed" and json.loads(data)["application_id"] == app["id"]
-                await waiting(polls[0])
+                await held(served_app, 2)
 
                 await asyncio.to_thread(
                     psql,
@@ -152,7 +159,7 @@ def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_th
 
 def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(settings, migrated_dsn):
     async def scenario() -> None:
-        async with served(settings) as (client, _):
+        async with served(settings) as (client, served_app):
             app, _ = await setup(client)
             path = f"{APPS}/{app['id']}"
             etag = (await client.get(path)).headers["ETag"]
@@ -169,7 +176,7 @@ def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(sett
 
             # The same content again is no change: the poll goes on waiting.
             task = asyncio.create_task(long_poll(client, path, etag, wait=1))
-            await waiting(task)
+            await held(served_app)
             await client.put(path, json={"name": "billing"})
             response, took = await task
             assert response.status_code == 304 and took >= 1
@@ -179,7 +186,7 @@ def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(sett
 
 def test_deleting_ends_a_long_poll_with_404_and_a_stream_with_deleted(settings, migrated_dsn):
     async def scenario() -> None:
-        async with served(settings) as (client, _):
+        async with served(settings) as (client, served_app):
             app, configuration = await setup(client)
             config_path, app_path = f"{CONFIGS}/{configuration['id']}", f"{APPS}/{app['id']}"
             config_etag = (await client.get(config_path)).headers["ETag"]
@@ -191,7 +198,7 @@ def test_deleting_ends_a_long_poll_with_404_and_a_stream_with_deleted(settings, 
             async with client.stream("GET", f"{APPS}/{app['id']}/events") as stream:
                 events = sse(stream)
                 assert (await anext(events))[0] == "subscribed"
-                await waiting(polls[0])
+                await held(served_app, 2)
                 assert (await client.delete(config_path)).status_code == 204
                 app_after = (await client.get(app_path)).headers["ETag"]
                 assert (await client.delete(app_path)).status_code == 204
@@ -258,12 +265,12 @@ def test_waiters_hold_no_pooled_connection(settings):
     settings = settings.model_copy(update={"pool_min_size": 2, "pool_max_size": 2, "pool_timeout": 1})
 
     async def scenario() -> None:
-        async with served(settings) as (client, _):
+        async with served(settings) as (client, served_app):
             app, configuration = await setup(client)
             path = f"{CONFIGS}/{configuration['id']}"
             etag = (await client.get(path)).headers["ETag"]
             polls = [asyncio.create_task(long_poll(client, path, etag, wait=20)) for _ in range(40)]
-            await waiting(polls[-1], 1)
+            await held(served_app, 40)
 
             # Twenty times the pool waits, and the normal traffic is served as ever.
             for _ in range(10):
@@ -318,7 +325,7 @@ def test_every_process_and_worker_listens_and_a_change_through_one_wakes_watcher
     _, base, _ = launch_api(dsn, WORKERS="2", POOL_MIN_SIZE="1", POOL_MAX_SIZE="2", LOG_LEVEL="WARNING")
 
     async def scenario() -> list[httpx.Response]:
-        async with served(settings) as (here, _), httpx.AsyncClient(base_url=base, timeout=30) as workers:
+        async with served(settings) as (here, here_app), httpx.AsyncClient(base_url=base, timeout=30) as workers:
             # Both workers take their listener before serving; wait until both (and this one) listen.
             async with asyncio.timeout(10):
                 while psql(dsn, LISTENERS, before) < 3:
@@ -330,7 +337,8 @@ def test_every_process_and_worker_listens_and_a_change_through_one_wakes_watcher
             # Each on its own connection, which the kernel hands to either worker.
             polls = [asyncio.create_task(long_poll(workers, config_path, config_etag)) for _ in range(12)]
             polls.append(asyncio.create_task(long_poll(here, app_path, app_etag)))
-            await waiting(polls[-1], 0.5)
+            await held(here_app)
+            await waiting(polls[0], 0.5)
             # Through this process, for the workers' watchers; through a worker, for this one's.
             await here.put(config_path, json={"name": "production", "config": {"replicas": 7}})
             await workers.post(CONFIGS, json={"application_id": app["id"], "name": "staging", "config": {}})

@@ -42,7 +42,7 @@ class EventStream(StreamingResponse):
             watchers.events(stream, application, heartbeat_seconds),
             media_type="text/event-stream",
             # Proxies must neither cache it nor hold it back to fill a buffer.
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
         self.watchers, self.stream = watchers, stream
 

@@ -23,15 +23,17 @@ async def readyz(request: Request) -> dict:
     """200 `ready` when the database answers and its schema matches this release; 200 `degraded`,
     with the reasons, while it can serve reads but something is down (the primary, with standbys to
     read from, or a standby); 503 with the reasons when it cannot serve."""
-    primary = await request.app.state.readiness.problems()
     reads = request.app.state.reads
-    if reads.standbys and not reads.primary_reachable:
-        primary = [UNREACHABLE]  # the lag checks know it within a quarter of MAX_REPLICA_LAG
+    primary = await request.app.state.readiness.problems()
     standbys = reads.problems()
-    if primary == [UNREACHABLE] and len(standbys) < len(reads.standbys):
-        primary = ["the primary cannot be reached: reads are served by standbys, writes answer 503"]
-    elif primary:
+    # The lag checks see the primary go within a quarter of MAX_REPLICA_LAG; readiness caches 5 s.
+    primary_down = primary == [UNREACHABLE] or (reads.standbys and not reads.primary_reachable)
+    standbys_serving = len(standbys) < len(reads.standbys)
+    if primary_down and standbys_serving:
+        problems = ["the primary cannot be reached: reads are served by standbys, writes answer 503", *standbys]
+        return {"status": "degraded", "problems": problems}
+    if primary:
         raise ServiceUnavailable("Not ready: " + "; ".join(primary + standbys))
-    if primary or standbys:
-        return {"status": "degraded", "problems": primary + standbys}
+    if standbys:
+        return {"status": "degraded", "problems": standbys}
     return {"status": "ready"}

@@ -2,6 +2,7 @@
 
 import json
 import select
+import time
 
 import psycopg2
 import pytest
@@ -14,15 +15,18 @@ CHANNEL = "appconfig_changes"
 
 @pytest.fixture
 def heard(migrated_dsn: str):
-    """`heard()`: the payloads of the notifications delivered since the last call, decoded."""
+    """`heard(n)`: the payloads delivered since the last call, decoded, once `n` have come (or a few
+    seconds have passed); `heard()` looks for a moment, to see that none came."""
     listener = psycopg2.connect(migrated_dsn)
     listener.autocommit = True
     with listener.cursor() as cur:
         cur.execute(f"LISTEN {CHANNEL}")
 
-    def heard() -> list[dict]:
-        select.select([listener], [], [], 0.2)
-        listener.poll()
+    def heard(expected: int = 0) -> list[dict]:
+        deadline = time.monotonic() + (5 if expected else 0.2)
+        while len(listener.notifies) < max(expected, 1) and time.monotonic() < deadline:
+            select.select([listener], [], [], deadline - time.monotonic())
+            listener.poll()
         payloads = [json.loads(n.payload) for n in listener.notifies if n.channel == CHANNEL]
         listener.notifies.clear()
         return payloads
@@ -38,41 +42,41 @@ def text_of(call, function: str, *args) -> str:
 
 def test_each_write_sends_what_changed_with_its_new_etag(db, call, heard):
     app = call("app_create", "billing")
-    assert heard() == [
+    assert heard(1) == [
         {"entity": "application", "action": "created", "id": app["id"], "application_id": app["id"],
          "etag": etag(text_of(call, "app_get", app["id"]))}
     ]  # fmt: skip
 
     app = call("app_update", app["id"], "billing-eu", "moved")
-    [event] = heard()
+    [event] = heard(1)
     assert event["action"] == "updated" and event["etag"] == etag(text_of(call, "app_get", app["id"]))
 
     configuration = call("config_create", app["id"], "production", Json({"replicas": 3}))
-    assert heard() == [
+    assert heard(1) == [
         {"entity": "configuration", "action": "created", "id": configuration["id"], "application_id": app["id"],
          "etag": etag(text_of(call, "config_get", configuration["id"])),
          "application_etag": etag(text_of(call, "app_get", app["id"]))}
     ]  # fmt: skip
 
     call("config_update", configuration["id"], "production", Json({"replicas": 4}))
-    [event] = heard()
+    [event] = heard(1)
     assert event["entity"] == "configuration" and event["action"] == "updated"
     assert event["etag"] == etag(text_of(call, "config_get", configuration["id"]))
     assert "application_etag" not in event  # the application's configuration_ids did not change
 
     call("config_delete", configuration["id"])
-    assert heard() == [
+    assert heard(1) == [
         {"entity": "configuration", "action": "deleted", "id": configuration["id"], "application_id": app["id"],
          "application_etag": etag(text_of(call, "app_get", app["id"]))}
     ]  # fmt: skip
 
     call("app_delete", app["id"])
-    assert heard() == [{"entity": "application", "action": "deleted", "id": app["id"], "application_id": app["id"]}]
+    assert heard(1) == [{"entity": "application", "action": "deleted", "id": app["id"], "application_id": app["id"]}]
 
 
 def test_nothing_is_sent_before_commit_nor_for_a_rollback_or_a_refused_write(db, call, sqlstate, heard):
     app = call("app_create", "billing")
-    heard()
+    heard(1)
     db.autocommit = False
     with db.cursor() as cur:
         cur.execute("SELECT app_update(%s, 'renamed')", (app["id"],))
@@ -82,7 +86,7 @@ def test_nothing_is_sent_before_commit_nor_for_a_rollback_or_a_refused_write(db,
     with db.cursor() as cur:
         cur.execute("SELECT app_update(%s, 'renamed')", (app["id"],))
         db.commit()
-    assert [event["action"] for event in heard()] == ["updated"]
+    assert [event["action"] for event in heard(1)] == ["updated"]
     db.autocommit = True
 
     assert sqlstate("app_create", "renamed") == "23505"
