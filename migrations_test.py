@@ -383,9 +383,9 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
     )
     conn = migrations.connect(empty_dsn)
     try:
-        for _ in range(200):  # until the slow migration is half done
-            if query(conn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,)) == [(1,)]:
-                break
+        deadline = time.monotonic() + 60  # until the slow migration is half done (later on a loaded machine)
+        while query(conn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,)) != [(1,)]:
+            assert time.monotonic() < deadline and runner.poll() is None, "the slow migration never started"
             time.sleep(0.05)
         runner.send_signal(signal.SIGKILL)
         runner.wait(10)

@@ -7,27 +7,23 @@ listener (api.watch) at start-up, and closes them at shutdown, once every
 long-poll has been answered.
 """
 
-import asyncio
-import gc
 import logging
-import resource
-import signal
-import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import psycopg2.extensions
 from fastapi import APIRouter, FastAPI
 
-from api import openapi, problems
+from api import openapi, problems, process
 from api.body_guard import BodyGuard
 from api.database import Database
+from api.listener import Listener
 from api.logs import configure_logging, stop_logging
 from api.readiness import Readiness
 from api.replicas import Reads, Standby
 from api.request_log import RequestLog
 from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health
-from api.watch import HeldResponses, Listener, Watchers
+from api.watch import HeldResponses, Watchers
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -66,9 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         watchers = app.state.watchers = Watchers(database)
         listener = Listener(settings.listen_database_url or dsn, watchers, connect_timeout=settings.connect_timeout)
         listener.start()
-        restore_signals = _close_on_signal(watchers)
-        _raise_open_files_limit()
-        _tune_garbage_collection()
+        restore_signals = process.close_on_signal(watchers)
+        process.raise_open_files_limit()
+        process.tune_garbage_collection()
         log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
         try:
             yield
@@ -115,37 +111,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _close_on_signal(watchers: Watchers) -> Callable[[], None]:
-    """Answer the long-polls and end the streams as soon as SIGTERM or SIGINT arrives.
-
-    The server waits for every open request before the lifespan ends, so closing them only
-    there would make a stop wait out everyone's `wait`. The server's own handlers still run.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None  # signals reach the main thread only (a TestClient runs the app in another)
-    loop = asyncio.get_running_loop()
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-
-    def handle(sig: int, frame: object) -> None:
-        loop.call_soon_threadsafe(watchers.close)
-        handler = previous[sig]
-        if callable(handler):
-            handler(sig, frame)
-        elif handler == signal.SIG_DFL:
-            signal.signal(sig, handler)
-            signal.raise_signal(sig)
-
-    for sig in previous:
-        signal.signal(sig, handle)
-
-    def restore() -> None:
-        for sig, handler in previous.items():
-            if signal.getsignal(sig) is handle:
-                signal.signal(sig, handler)
-
-    return restore
-
-
 def _pool(settings: Settings, dsn: str, name: str, *, size: int | None = None, timeout: float) -> Database:
     return Database(
         dsn,
@@ -165,25 +130,3 @@ def _where(url: str) -> str:
     except psycopg2.ProgrammingError:
         raise ValueError("READ_DATABASE_URLS holds an entry that is not a libpq URI or key=value string") from None
     return f"{params.get('host', '(default socket)')}:{params.get('port', '5432')}"
-
-
-def _tune_garbage_collection() -> None:
-    """Held long-polls are long-lived objects by the hundred thousand; with the default thresholds,
-    full collections over them (0.2-0.6 s each, measured with 10,000 watchers) fell while the
-    watchers were being answered. What start-up made is frozen out of every collection, and young
-    collections run less often, so that fewer short-lived objects live long enough to be promoted.
-    Only in a server's main thread: a test client's app must not freeze the test process."""
-    if threading.current_thread() is threading.main_thread():
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 10)
-
-
-def _raise_open_files_limit() -> None:
-    """Every watcher holds a socket: take all the open files the hard limit allows."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError) as exc:
-            log.warning("open files limit stays %d: %s", soft, exc)

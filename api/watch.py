@@ -2,7 +2,7 @@
 
 Every function that writes sends one notification on `appconfig_changes` when its
 transaction commits (db/README.md), whoever called it: this process, another worker,
-a DBA in psql. Each API process keeps one `Listener` on a connection outside the pool,
+a DBA in psql. Each API process keeps one `Listener` (api.listener) outside the pool,
 read from the event loop without a thread, and hands every notification to its
 `Watchers`, which wake exactly the long-polls and streams of what it names.
 
@@ -437,81 +437,3 @@ class HeldResponses:
             pass
         if not waiter.done():
             waiter.set_result(GONE)
-
-
-class Listener:
-    """LISTENs on `appconfig_changes` on a connection of its own and feeds the watchers;
-    reconnects with backoff when the connection is lost (a server restart)."""
-
-    BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
-
-    def __init__(self, dsn: str, watchers: Watchers, *, connect_timeout: int = 2) -> None:
-        self._dsn = dsn
-        self._watchers = watchers
-        self._connect_timeout = connect_timeout
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="listener")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    def _connect(self) -> psycopg2.extensions.connection:
-        conn = psycopg2.connect(
-            self._dsn,
-            application_name="appconfig-listener",
-            connect_timeout=self._connect_timeout,
-            # A server that vanished without closing the socket is noticed within seconds.
-            keepalives=1,
-            keepalives_idle=5,
-            keepalives_interval=2,
-            keepalives_count=2,
-        )
-        conn.autocommit = True
-        with conn.cursor() as cur:
-            cur.execute(f"LISTEN {CHANNEL}")
-        return conn
-
-    async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
-        failures = 0
-        while True:
-            try:
-                conn = await asyncio.to_thread(self._connect)
-            except Exception as exc:  # whatever the failure, it tries again
-                if failures == 0:
-                    log.warning("listener cannot connect, retrying: %s", str(exc).strip())
-                await asyncio.sleep(self.BACKOFF[min(failures, len(self.BACKOFF) - 1)])
-                failures += 1
-                continue
-            if failures:
-                log.info("listener connected again after %d attempts", failures)
-            failures = 0
-            lost = loop.create_future()
-            fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it
-            loop.add_reader(fd, self._receive, conn, lost)
-            self._watchers.connected()
-            try:
-                await lost
-                log.warning("listener lost its connection: %s", str(lost.result()).strip())
-            finally:
-                loop.remove_reader(fd)
-                conn.close()
-                self._watchers.disconnected()
-
-    def _receive(self, conn: psycopg2.extensions.connection, lost: asyncio.Future) -> None:
-        try:
-            conn.poll()  # reads what arrived, without blocking
-        except psycopg2.Error as exc:
-            if not lost.done():
-                lost.set_result(exc)
-            return
-        notifies, conn.notifies = conn.notifies, []
-        for notify in notifies:
-            try:
-                self._watchers.notify(notify.payload)
-            except Exception:  # one bad notification must not lose the others
-                log.exception("notification not handled: %.200r", notify.payload)

@@ -33,7 +33,8 @@ import httpx
 import psycopg2
 
 import migrations
-from bench.watchers import LongPolls, raise_open_files_limit, stream_latencies
+from api.process import raise_open_files_limit
+from bench.watchers import LongPolls, stream_latencies
 from devtools.api_process import ApiProcess, free_port
 from devtools.embedded import EmbeddedPostgres, binaries, run_as, throwaway_cluster
 from settings import PROJECT_ROOT as ROOT

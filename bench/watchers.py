@@ -6,17 +6,11 @@ one connection, one request written, and the time its status line arrives.
 
 import asyncio
 import gc
-import resource
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-
-
-def raise_open_files_limit() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 @dataclass
