@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 import migrations
 from api.app import create_app
-from api.watch_test import psql as query
 from devtools.embedded import EmbeddedPostgres, throwaway_cluster
+from devtools.live_api import psql as query
 from settings import Settings
 
 APPS = "/api/v1/applications"

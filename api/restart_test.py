@@ -10,8 +10,8 @@ import pytest
 
 import migrations
 from api.app import create_app
-from api.watch_test import held, long_poll, psql, served, sse
 from devtools.embedded import throwaway_cluster
+from devtools.live_api import held, long_poll, psql, served, sse
 from settings import Settings
 
 APPS = "/api/v1/applications"

@@ -259,11 +259,16 @@ def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
     return EmbeddedPostgres(root=root, port=5432, listen_tcp=False, ephemeral=True, os_user=os_user)
 
 
+def _standby_place(settings: Settings) -> tuple[Path, int]:
+    """Where `make standby-start` keeps its standby: beside the development cluster, on the next port."""
+    return development_cluster(settings).root.parent / "standby", settings.embedded_port + 1
+
+
 def development_standby(settings: Settings) -> EmbeddedPostgres:
-    """`make standby-start`'s standby of the development cluster, beside it, on the next port."""
+    """The standby of the development cluster (which is started, and the standby cloned, if need be)."""
     primary = development_cluster(settings)
     primary.ensure_running()
-    return primary.standby(primary.root.parent / "standby", settings.embedded_port + 1)
+    return primary.standby(*_standby_place(settings))
 
 
 def database_url(settings: Settings) -> str:
@@ -288,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     cluster = development_cluster(settings)
     if args.standby:
-        cluster = EmbeddedPostgres(root=cluster.root.parent / "standby", port=settings.embedded_port + 1,
-                                   os_user=settings.embedded_os_user)  # fmt: skip
+        root, port = _standby_place(settings)
+        cluster = EmbeddedPostgres(root=root, port=port, os_user=settings.embedded_os_user)
     if args.command == "psql":
         psql = cluster.bin / "psql"
         os.execv(psql, [str(psql), cluster.dsn(DBNAME) if args.standby else database_url(settings)])

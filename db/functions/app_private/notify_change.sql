@@ -6,17 +6,16 @@ CREATE OR REPLACE FUNCTION app_private.notify_change(
   p_document json DEFAULT NULL
 )
   RETURNS void
-  LANGUAGE plpgsql
+  LANGUAGE sql
   VOLATILE
   SET search_path = pg_catalog, public, pg_temp
+-- Sent in the writer's transaction: every listener gets it when that commits, and nobody if it
+-- rolls back. The functions are the only writers, so no trigger is needed. jsonb writes it in
+-- one line, in the form of every other body the API sends.
+-- A configuration's creation or deletion changes its application's configuration_ids, hence its
+-- ETag: the application's new tag rides along for its watchers.
 AS $$
-BEGIN
-  -- Sent in the writer's transaction: every listener gets it when that commits, and nobody
-  -- if it rolls back. The functions are the only writers, so no trigger is needed. jsonb writes
-  -- it in one line, in the form of every other body the API sends.
-  -- A configuration's creation or deletion changes its application's configuration_ids,
-  -- hence its ETag: the application's new tag rides along for its watchers.
-  PERFORM pg_notify('appconfig_changes', jsonb_strip_nulls(jsonb_build_object(
+  SELECT pg_notify('appconfig_changes', jsonb_strip_nulls(jsonb_build_object(
     'entity', p_entity,
     'action', p_action,
     'id', p_id,
@@ -24,7 +23,6 @@ BEGIN
     'etag', app_private.etag(p_document),
     'application_etag', CASE WHEN p_entity = 'configuration' AND p_action <> 'updated'
                              THEN app_private.etag(app_get(p_application_id)) END))::text);
-END;
 $$;
 
 COMMENT ON FUNCTION app_private.notify_change(text, text, text, text, json) IS
