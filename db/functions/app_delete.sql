@@ -9,15 +9,9 @@ DECLARE
   v_id constant text := app_private.ulid_normalize(p_id);
   v_configurations bigint;
 BEGIN
-  -- The lock conflicts with the key-share lock a configuration's insert takes on its application,
-  -- so a racing config_create either committed first (and is counted below) or fails its foreign
+  -- A racing config_create either committed first (and is counted below) or fails its foreign
   -- key after this delete: never an orphan.
-  PERFORM FROM applications WHERE id = v_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'application % does not exist', v_id
-      USING ERRCODE = 'no_data_found', HINT = 'List applications with app_list().';
-  END IF;
-  PERFORM app_private.if_match(p_if_match, app_get(v_id), format('application %s', v_id));
+  PERFORM app_private.application_lock(v_id, p_if_match);
   -- No cascade: the seed's foreign key has no ON DELETE, and neither has this function.
   SELECT count(*) INTO v_configurations FROM configurations WHERE application_id = v_id;
   IF v_configurations > 0 THEN

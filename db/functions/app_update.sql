@@ -11,14 +11,7 @@ DECLARE
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
   v_application json;
 BEGIN
-  -- Locked first, so that the ETag compared is the one replaced: of concurrent updates sent
-  -- with the same If-Match, one wins and the others see its change.
-  PERFORM FROM applications WHERE id = v_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'application % does not exist', v_id
-      USING ERRCODE = 'no_data_found', HINT = 'List applications with app_list().';
-  END IF;
-  PERFORM app_private.if_match(p_if_match, app_get(v_id), format('application %s', v_id));
+  PERFORM app_private.application_lock(v_id, p_if_match);
   -- A full replacement: a null p_comments clears the comments.
   BEGIN
     UPDATE applications SET name = v_name, comments = v_comments WHERE id = v_id;

@@ -9,12 +9,7 @@ DECLARE
   v_id constant text := app_private.ulid_normalize(p_id);
   v_application_id text;
 BEGIN
-  SELECT application_id INTO v_application_id FROM configurations WHERE id = v_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'configuration % does not exist', v_id
-      USING ERRCODE = 'no_data_found', HINT = 'app_get() lists the configuration_ids of an application.';
-  END IF;
-  PERFORM app_private.if_match(p_if_match, config_get(v_id), format('configuration %s', v_id));
+  v_application_id := app_private.configuration_lock(v_id, p_if_match);
   DELETE FROM configurations WHERE id = v_id;
   PERFORM app_private.notify_change('configuration', 'deleted', v_id, v_application_id);
 END;

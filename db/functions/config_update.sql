@@ -20,14 +20,7 @@ DECLARE
   v_current_application_id text;
   v_configuration json;
 BEGIN
-  -- Locked first, so that the ETag compared is the one replaced: of concurrent updates sent
-  -- with the same If-Match, one wins and the others see its change.
-  SELECT application_id INTO v_current_application_id FROM configurations WHERE id = v_id FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'configuration % does not exist', v_id
-      USING ERRCODE = 'no_data_found', HINT = 'app_get() lists the configuration_ids of an application.';
-  END IF;
-  PERFORM app_private.if_match(p_if_match, config_get(v_id), format('configuration %s', v_id));
+  v_current_application_id := app_private.configuration_lock(v_id, p_if_match);
   -- A configuration never moves: p_application_id may only confirm the current one.
   IF p_application_id IS NOT NULL
      AND app_private.ulid_normalize(p_application_id, 'application_id') <> v_current_application_id THEN
