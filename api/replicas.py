@@ -87,6 +87,8 @@ class Reads:
     async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, if_none_match: str | None = None) -> Any:
         """The first column of the one row; with If-None-Match, a standby's answer that does not
         match it is confirmed on the primary."""
+        if not self.standbys:  # the hot path without replicas: nothing to choose
+            return await self.primary.fetch_value(statement, params, idempotent=True)
 
         def settled(text: str) -> bool:
             return if_none_match is None or none_match(if_none_match, etag(text))
@@ -94,6 +96,8 @@ class Reads:
         return await self._read(lambda db: db.fetch_value(statement, params, idempotent=True), settled)
 
     async def fetch_values(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
+        if not self.standbys:
+            return await self.primary.fetch_values(statement, params, idempotent=True)
         return await self._read(lambda db: db.fetch_values(statement, params, idempotent=True))
 
     def pinned(self) -> "Pinned":
