@@ -58,8 +58,11 @@ TARGETS = {
     "watchers_woken_s": 1.0,
     "get_with_watchers": 0.8,
     "stream_p50_ms": 20.0,
+    "vs_peer": 0.8,
 }
 WATCHERS = 10_000
+# What the API and its peer (bench/peer.py) both serve, compared in one stage.
+PEER_ROUTES = ("healthz", "get_app", "post_app")
 
 
 def stage(message: str) -> None:
@@ -375,6 +378,9 @@ def ratios(results: Results) -> dict[str, float]:
         "list_configs_vs_http": http["list_configs_c16"].rate / http["healthz_c16"].rate,
         "get_304_vs_200": http["get_one_304_c16"].rate / http["get_one_200_c16"].rate,
     }
+    for name in PEER_ROUTES:
+        if f"peer: {name}_c16" in http:  # "ours:" ran beside it, alternating
+            out[f"{name}_vs_peer"] = http[f"ours: {name}_c16"].rate / http[f"peer: {name}_c16"].rate
     if listing:
         out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
     if "replica: get_app_c16" in http:
@@ -399,6 +405,10 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
         ("GET answered 304 / answered 200", f"{r['get_304_vs_200']:.2f}", f">= {TARGETS['304_vs_200']}",
          r["get_304_vs_200"] >= TARGETS["304_vs_200"]),
     ]  # fmt: skip
+    for name in PEER_ROUTES:
+        if f"{name}_vs_peer" in r:
+            checks.append((f"{name} / the peer's (FastAPI on asyncpg)", f"{r[f'{name}_vs_peer']:.2f}",
+                           f">= {TARGETS['vs_peer']}", r[f"{name}_vs_peer"] >= TARGETS["vs_peer"]))  # fmt: skip
     for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
         load = http[name]
         ratio = load.p99_ms / load.p50_ms
@@ -430,21 +440,27 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
     return checks
 
 
-def markdown(results: Results) -> str:
-    def ms(value: float | None) -> str:
-        return "" if value is None else f"{value:.2f}"
+def _shown_ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
+
+def runs_markdown(results: Results) -> str:
+    """Every load run: HTTP (wrk) and database (pgbench)."""
+    lines = ["| run | rate (/s) | p50 (ms) | p99 (ms) | non-2xx | errors |", "|---|---:|---:|---:|---:|---:|"]
+    for name, load in results.http.items():
+        latency = f"{_shown_ms(load.p50_ms)} | {_shown_ms(load.p99_ms)}"
+        lines.append(f"| HTTP {name} | {load.rate:,.0f} | {latency} | {load.non_2xx} | {load.errors} |")
+    for name, load in results.database.items():
+        lines.append(f"| pgbench {name} | {load.rate:,.0f} | {_shown_ms(load.p50_ms)} (mean) | | | {load.errors} |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(results: Results) -> str:
     lines = [
         f"Benchmark of {results.started} on {results.machine}; {results.seconds_per_run:g} s per run.",
         "",
-        "| run | rate (/s) | p50 (ms) | p99 (ms) | non-2xx | errors |",
-        "|---|---:|---:|---:|---:|---:|",
+        runs_markdown(results).rstrip(),
     ]
-    for name, load in results.http.items():
-        latency = f"{ms(load.p50_ms)} | {ms(load.p99_ms)}"
-        lines.append(f"| HTTP {name} | {load.rate:,.0f} | {latency} | {load.non_2xx} | {load.errors} |")
-    for name, load in results.database.items():
-        lines.append(f"| pgbench {name} | {load.rate:,.0f} | {ms(load.p50_ms)} (mean) | | | {load.errors} |")
     if results.listing:
         l = results.listing  # noqa: E741
         lines += [
@@ -538,8 +554,8 @@ def chart(results: Results, path: Path) -> None:
 
 
 @contextmanager
-def serving(dsn: str, log: Path, **settings: str) -> Iterator[ApiProcess]:
-    api = ApiProcess(dsn, log, **settings)
+def serving(dsn: str, log: Path, *, command: tuple[str, ...] = ("-m", "api"), **settings: str) -> Iterator[ApiProcess]:
+    api = ApiProcess(dsn, log, command=command, **settings)
     try:
         yield api
     finally:
@@ -613,6 +629,28 @@ class Bench:
             for name, loads in runs.items():
                 http[name] = max(loads, key=lambda load: load.rate)
             http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+
+    def peer(self) -> None:
+        """The API against its peer (bench/peer.py: FastAPI on asyncpg) on the same database: the two
+        alternate, twice per route, and each keeps its better run, so that drift favours neither."""
+        seconds, http = self.args.seconds, self.results.http
+        routes = {
+            "healthz": ("/healthz", None, {}),
+            "get_app": ("", BENCH / "get_app.lua", self.app_env),
+            "post_app": ("", BENCH / "post_app.lua", {}),
+        }
+        peer = serving(self.main_dsn, self.workdir / "peer.log", command=("-m", "bench.peer"),
+                       POOL_SIZE=str(self.args.pool_size))  # fmt: skip
+        with self.api(self.main_dsn, "api-beside-peer.log") as api, peer as other:
+            for name, (path, script, env) in routes.items():
+                runs: dict[str, list[Load]] = {"ours": [], "peer": []}
+                for _ in range(2):
+                    for side, server in (("ours", api), ("peer", other)):
+                        runs[side].append(wrk(server.base + path, CONCURRENCY, seconds / 2, script, **env))
+                for side, loads in runs.items():
+                    http[f"{side}: {name}_c16"] = max(loads, key=lambda load: load.rate)
+                stage(f"  {name}: ours {http[f'ours: {name}_c16'].rate:,.0f}/s, "
+                      f"peer {http[f'peer: {name}_c16'].rate:,.0f}/s")  # fmt: skip
 
     def two_workers(self) -> None:
         seconds, http = self.args.seconds, self.results.http
@@ -734,6 +772,7 @@ STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], 
     ("seeding the applications, three configurations each", Bench.seed, lambda args: True),
     ("database ceiling: pgbench app_get, config_get and app_create", Bench.database_ceiling, lambda args: True),
     ("HTTP ceiling and the API: one uvicorn worker, wrk", Bench.one_worker, lambda args: True),
+    ("the API beside its peer, FastAPI on asyncpg (bench/peer.py)", Bench.peer, lambda args: True),
     ("two uvicorn workers", Bench.two_workers, lambda args: not args.quick),
     ("through PgBouncer in transaction pooling", Bench.pgbouncer, lambda args: not args.quick),
     ("watchers: long-polls held and woken, an event stream", Bench.watch, lambda args: bool(args.watchers)),
@@ -759,7 +798,7 @@ def run(args: argparse.Namespace) -> Results:
     bench = Bench(args, cluster, Path(tempfile.mkdtemp(prefix="appconfig-bench-")), results)
     try:
         for description, method, wanted in STAGES:
-            if wanted(args):
+            if method is Bench.seed or (method.__name__ in args.only if args.only else wanted(args)):
                 stage(description)
                 method(bench)
         return results
@@ -781,6 +820,12 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("DATABASE_URL", ""),
         help="a PostgreSQL 16 server to use instead of a throw-away one (default: $DATABASE_URL)",
     )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=[method.__name__ for _, method, _ in STAGES if method is not Bench.seed],
+        help="run just these stages (after seeding) and print their runs; no ratios, nothing published",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("make bench needs wrk: apt-get install wrk (Debian), then run it again.", file=sys.stderr)
@@ -788,6 +833,9 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     results = run(args)
+    if args.only:
+        print("\n" + runs_markdown(results))
+        return 0
     table = markdown(results)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")

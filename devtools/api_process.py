@@ -20,16 +20,27 @@ def free_port() -> int:
 
 
 class ApiProcess:
-    """The API on `dsn`, serving on a free port with `settings` as its environment; its output goes to `log`."""
+    """The API on `dsn`, serving on a free port with `settings` as its environment; its output goes to `log`.
 
-    def __init__(self, dsn: str, log: Path, *, start_timeout: float = 30, **settings: str) -> None:
+    `command` (after the interpreter) serves something else the same way, given DATABASE_URL and PORT.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        log: Path,
+        *,
+        command: tuple[str, ...] = ("-m", "api"),
+        start_timeout: float = 30,
+        **settings: str,
+    ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
         env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(self.port), **settings}
         with log.open("w") as sink:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api"], env=env, stdout=sink, stderr=sink, cwd=PROJECT_ROOT
+                [sys.executable, *command], env=env, stdout=sink, stderr=sink, cwd=PROJECT_ROOT
             )
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
