@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import psycopg2
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import Field, TypeAdapter, ValidationError
 
 from api.database import Database
 from api.errors import PreconditionFailed
@@ -27,22 +29,32 @@ IfMatch = Annotated[
         description="Write only if the resource's current ETag is one of these (strong comparison); `*`: if it exists.",
     ),
 ]
-IfNoneMatch = Annotated[
-    str | None,
-    Header(alias="If-None-Match", description="Answer 304 without a body if the current ETag is one of these."),
-]
 
-
-Wait = Annotated[
-    float | None,
-    Query(
-        ge=1,
-        le=MAX_WAIT_SECONDS,
-        description=f"With `If-None-Match`: while the ETag still matches, hold the answer up to this many seconds "
-        f"(1-{MAX_WAIT_SECONDS}) until the resource changes (200) or is deleted (404); 304 when the wait ends "
-        "first. Without `If-None-Match` it changes nothing.",
-    ),
-]
+# A GET's If-None-Match and `wait` are read from the request by `_get`, not declared as
+# parameters: FastAPI 0.116 inspects each declared parameter's type on every request, which
+# cost a third of a GET's time in the event loop (95 against 62 µs measured). They are
+# documented here instead, and `wait` is validated as FastAPI would (400, loc query.wait).
+_WAIT_SECONDS = TypeAdapter(Annotated[float, Field(ge=1, le=MAX_WAIT_SECONDS)])
+GET_PARAMETERS = {
+    "parameters": [
+        {
+            "name": "wait",
+            "in": "query",
+            "required": False,
+            "schema": {"type": "number", "minimum": 1, "maximum": MAX_WAIT_SECONDS, "title": "Wait"},
+            "description": f"With `If-None-Match`: while the ETag still matches, hold the answer up to this many "
+            f"seconds (1-{MAX_WAIT_SECONDS}) until the resource changes (200) or is deleted (404); 304 when the "
+            "wait ends first. Without `If-None-Match` it changes nothing.",
+        },
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "schema": {"type": "string", "title": "If-None-Match"},
+            "description": "Answer 304 without a body if the current ETag is one of these.",
+        },
+    ]
+}
 
 
 class Get:
@@ -61,8 +73,17 @@ class Get:
         return await state.watchers.long_poll((statement, params), self.if_none_match, self.wait)
 
 
-async def _get(request: Request, if_none_match: IfNoneMatch = None, wait: Wait = None) -> Get:
-    return Get(request, if_none_match, wait)
+async def _get(request: Request) -> Get:
+    return Get(request, request.headers.get("if-none-match"), _wait(request.query_params.get("wait")))
+
+
+def _wait(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return _WAIT_SECONDS.validate_python(text)
+    except ValidationError as exc:
+        raise RequestValidationError([error | {"loc": ("query", "wait")} for error in exc.errors()]) from None
 
 
 ConditionalGet = Annotated[Get, Depends(_get)]

@@ -1,8 +1,7 @@
 """Logging set-up: stdlib `logging`, one line per record, timestamps in UTC, and the request id.
 
-Records are handed to a queue and written by a thread of their own (the logging
-cookbook's QueueHandler/QueueListener), so the event loop never waits on the
-write to stderr; the id and the time are taken when the record is made.
+Records are formatted where they are made and written by a thread of their own,
+in batches, so the event loop never waits on the write to stderr (`_BatchWriter`).
 
 Every line that starts at its first column starts a record: what a client sent
 (a path, a header) reaches a line only escaped (`one_line`), and a traceback's
@@ -15,11 +14,13 @@ request, and the X-Request-ID its client saw, can be matched.
 
 import atexit
 import logging
-import logging.handlers
-import queue
 import re
+import sys
+import threading
 import time
+from collections import deque
 from contextvars import ContextVar
+from typing import TextIO
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
@@ -77,29 +78,83 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
-class _QueueToWriter(logging.handlers.QueueHandler):
-    """Hands records to the writer thread."""
+class _BatchWriter(logging.Handler):
+    """Formats each record where it is made and leaves the line for a writer thread, which
+    writes what has gathered in one system call, at most `DELAY_SECONDS` later.
 
-    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
-        # The stock prepare() formats and copies every record here, in the serving thread;
-        # the writer thread formats anyway. Our records' arguments are plain values, and
-        # a traceback is only read by the formatter.
-        return record
+    The logging cookbook's QueueHandler/QueueListener wakes the writer for every record: under
+    load, one thread switch and one write per request, contending for the GIL with the event
+    loop. Here the writer is woken once per batch; a WARNING or worse is written at once.
+    """
+
+    DELAY_SECONDS = 0.01
+
+    def __init__(self, stream: TextIO) -> None:
+        super().__init__()
+        self.stream = stream
+        self._lines: deque[str] = deque()
+        self._pending = False  # the writer has been woken for the lines in `_lines`
+        self._woken = threading.Event()
+        self._now = threading.Event()  # write without gathering: an urgent record, or stopping
+        self._stopping = False
+        self._thread = threading.Thread(target=self._write_batches, name="log-writer", daemon=True)
+        self._thread.start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self._lines.append(self.format(record))
+        except Exception:
+            self.handleError(record)
+            return
+        if record.levelno >= logging.WARNING:
+            self._now.set()
+        if not self._pending:
+            self._pending = True
+            self._woken.set()
+
+    def _write_batches(self) -> None:
+        while not self._stopping:
+            self._woken.wait()
+            self._woken.clear()
+            self._now.wait(self.DELAY_SECONDS)
+            self._now.clear()
+            # A line added after this is announced again, so none waits for a later one.
+            self._pending = False
+            self._write_out()
+
+    def _write_out(self) -> None:
+        lines = []
+        while self._lines:
+            lines.append(self._lines.popleft())
+        if lines:
+            try:
+                self.stream.write("\n".join(lines) + "\n")
+                self.stream.flush()
+            except Exception:  # stderr closed: nothing to tell it to
+                pass
+
+    def close(self) -> None:
+        """Write out every line still gathered, then end the thread."""
+        self._stopping = True
+        self._woken.set()
+        self._now.set()
+        self._thread.join()
+        self._write_out()
+        super().close()
 
 
 class _DirectWriter(logging.StreamHandler):
     """Writes records at once: before configure_logging() and after stop_logging()."""
 
 
-_SERVICE_HANDLERS = (_QueueToWriter, _DirectWriter)
-_listener: logging.handlers.QueueListener | None = None
+_SERVICE_HANDLERS = (_BatchWriter, _DirectWriter)
+_batches: _BatchWriter | None = None
 
 
-def _writer(*, stamps_request_id: bool) -> logging.StreamHandler:
+def _writer() -> logging.StreamHandler:
     writer = _DirectWriter()
     writer.setFormatter(UTCFormatter())
-    if stamps_request_id:  # not in the writer thread: the id was stamped where the record was made
-        writer.addFilter(_RequestIdFilter())
+    writer.addFilter(_RequestIdFilter())
     return writer
 
 
@@ -112,28 +167,26 @@ def _install(handler: logging.Handler) -> None:
 
 def configure_logging(level: str) -> None:
     """Send every logger's records to stderr at `level`; handlers others installed stay."""
-    global _listener
+    global _batches
     stop_logging()
     # The format uses none of these; the logging HOWTO's "Optimization" section names the
     # switches that spare every record the work of finding them out.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = logging.logAsyncioTasks = False
     logging._srcfile = None
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    handler = _QueueToWriter(records)
-    handler.addFilter(_RequestIdFilter())  # runs in the thread that logs, where the id is
-    _install(handler)
+    _batches = _BatchWriter(sys.stderr)
+    _batches.setFormatter(UTCFormatter())
+    _batches.addFilter(_RequestIdFilter())  # runs in the thread that logs, where the id is
+    _install(_batches)
     logging.getLogger().setLevel(level)
-    _listener = logging.handlers.QueueListener(records, _writer(stamps_request_id=False))
-    _listener.start()
 
 
 def stop_logging() -> None:
-    """Write out every record still queued, then write later ones directly (for shutdown)."""
-    global _listener
-    if _listener is not None:
-        _install(_writer(stamps_request_id=True))  # new records bypass the queue from here on
-        _listener.stop()  # writes out what is queued, then ends the thread
-        _listener = None
+    """Write out every record still gathered, then write later ones directly (for shutdown)."""
+    global _batches
+    if _batches is not None:
+        _install(_writer())  # new records bypass the batches from here on
+        _batches.close()
+        _batches = None
 
 
 atexit.register(stop_logging)

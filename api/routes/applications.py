@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api import conditional, ids
-from api.conditional import ConditionalGet, IfMatch
+from api.conditional import GET_PARAMETERS, ConditionalGet, IfMatch
 from api.deps import Db, JsonBody, ReadDb
 from api.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 from api.openapi import created, problems, revalidated, tagged
@@ -53,7 +53,12 @@ async def replace_application(
     return conditional.tagged(text)
 
 
-@router.get("/{application_id}", response_model=Application, responses=revalidated() | problems(400, 404, 503))
+@router.get(
+    "/{application_id}",
+    response_model=Application,
+    responses=revalidated() | problems(400, 404, 503),
+    openapi_extra=GET_PARAMETERS,
+)
 async def get_application(application_id: UlidText, get: ConditionalGet) -> Response:
     """An application with the ids of its configurations, in creation order; 304 when If-None-Match
     matches, or with `wait` when it has not changed within that many seconds (a long-poll)."""

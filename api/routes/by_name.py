@@ -11,7 +11,7 @@ from urllib.parse import unquote_to_bytes
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.conditional import ConditionalGet
+from api.conditional import GET_PARAMETERS, ConditionalGet
 from api.errors import BadRequest, NotFound
 from api.models import MAX_NAME_LENGTH, Application, Configuration
 from api.openapi import problems, revalidated
@@ -45,7 +45,12 @@ async def _by_name(request: Request, get: ConditionalGet) -> Response:
             raise NotFound("Not Found")
 
 
-@router.get("/{application_name}", response_model=Application, responses=revalidated() | problems(400, 404, 503))
+@router.get(
+    "/{application_name}",
+    response_model=Application,
+    responses=revalidated() | problems(400, 404, 503),
+    openapi_extra=GET_PARAMETERS,
+)
 async def get_application_by_name(application_name: str, request: Request, get: ConditionalGet) -> Response:
     """The application with exactly this name (percent-encoded), as GET by id returns it."""
     return await _by_name(request, get)
@@ -55,6 +60,7 @@ async def get_application_by_name(application_name: str, request: Request, get: 
     "/{application_name}/configurations/{configuration_name}",
     response_model=Configuration,
     responses=revalidated() | problems(400, 404, 503, s404="No application, or no configuration, of that name"),
+    openapi_extra=GET_PARAMETERS,
 )
 async def get_configuration_by_name(
     application_name: str, configuration_name: str, request: Request, get: ConditionalGet

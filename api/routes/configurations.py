@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api import conditional, exact_json, ids
-from api.conditional import ConditionalGet, IfMatch
+from api.conditional import GET_PARAMETERS, ConditionalGet, IfMatch
 from api.deps import Db, JsonBody
 from api.errors import PayloadTooLarge
 from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
@@ -94,7 +94,12 @@ async def replace_configuration(
     return conditional.tagged(text)
 
 
-@others.get("/{configuration_id}", response_model=Configuration, responses=revalidated() | problems(400, 404, 503))
+@others.get(
+    "/{configuration_id}",
+    response_model=Configuration,
+    responses=revalidated() | problems(400, 404, 503),
+    openapi_extra=GET_PARAMETERS,
+)
 async def get_configuration(configuration_id: UlidText, get: ConditionalGet) -> Response:
     """A configuration with its config object; 304 when If-None-Match matches, or with `wait`
     when it has not changed within that many seconds (a long-poll)."""
