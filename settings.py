@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     workers: int = Field(
         default=1, ge=1, description="uvicorn worker processes; each has its own pool of POOL_MAX_SIZE connections."
     )
+    pin_cpu: bool = Field(
+        default=True,
+        description="With one worker, keep the process on the CPU it starts on: its event loop and database "
+        "threads pass Python's GIL to each other thousands of times a second, which costs far less within one "
+        "CPU than between two. Off: the kernel places its threads.",
+    )
     embedded_dir: Path = Field(
         default=PROJECT_ROOT / ".data",
         description="Where the embedded PostgreSQL keeps its cluster, socket and log.",

@@ -14,13 +14,20 @@ from ulid import ULID
 
 _lock = threading.Lock()
 _last = 0
+# Random bytes drawn from the OS 256 ids at a time: a system call per id cost more than the
+# rest of a POST's work in the event loop (12 µs under load, measured).
+_RANDOM_BATCH = 10 * 256
+_random = b""
 
 
 def new_id() -> str:
     """A new ULID, in canonical uppercase, greater than every id this process made before."""
-    global _last
-    candidate = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10))
+    global _last, _random
+    milliseconds = time.time_ns() // 1_000_000
     with _lock:
-        _last = max(candidate, _last + 1)
+        if not _random:
+            _random = os.urandom(_RANDOM_BATCH)
+        randomness, _random = _random[:10], _random[10:]
+        _last = max(milliseconds << 80 | int.from_bytes(randomness), _last + 1)
         value = _last
     return str(ULID.from_int(value))

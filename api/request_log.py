@@ -12,7 +12,6 @@ import os
 import re
 import time
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import InternalError
@@ -58,7 +57,8 @@ class RequestLog:
             nonlocal status_sent
             if message["type"] == "http.response.start":
                 status_sent = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = rid
+                # Appended, not set through MutableHeaders (which searches the list): no route sets it.
+                message["headers"] = [*message.get("headers", ()), (b"x-request-id", rid.encode("latin-1"))]
             await send(message)
 
         try:

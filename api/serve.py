@@ -14,6 +14,7 @@ import sys
 import uvicorn
 
 import migrations
+from api import process
 from api.logs import configure_logging
 from settings import Settings
 
@@ -44,6 +45,12 @@ def main(argv: list[str] | None = None) -> int:
         # which reads its settings from the environment: hand it the cluster that way.
         os.environ["DATABASE_URL"] = dsn
 
+    if settings.pin_cpu and settings.workers == 1 and not args.reload:
+        # The server's own process only (several workers are left to the kernel, to spread over
+        # the CPUs), and only now: the embedded PostgreSQL started above keeps every CPU.
+        cpu = process.pin_to_one_cpu()
+        if cpu is not None:
+            log.info("serving on CPU %d only (PIN_CPU)", cpu)
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -7,7 +7,9 @@ functions build theirs as jsonb, and what Python writes follows it (`JsonRespons
 import json
 from typing import Any
 
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.routing import Route
 
 
 class JsonText(Response):
@@ -21,3 +23,17 @@ class JsonResponse(JSONResponse):
 
     def render(self, content: Any) -> bytes:
         return json.dumps(content, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def path_to(request: Request, route_name: str, **ids: str) -> str:
+    """The path of the route named `route_name` for these ids (ULIDs: nothing to escape).
+
+    Starlette's url_path_for tries every route in turn, raising at each that is not the one:
+    40 µs of each POST, against one lookup in the table `index_paths` made.
+    """
+    return request.app.state.paths[route_name].format(**ids)
+
+
+def index_paths(app: FastAPI) -> None:
+    """Make the table of route names and paths that `path_to` reads; after the routes are included."""
+    app.state.paths = {route.name: route.path_format for route in app.routes if isinstance(route, Route)}

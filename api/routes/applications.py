@@ -8,7 +8,7 @@ from api.conditional import GET_PARAMETERS, ConditionalGet, IfMatch
 from api.deps import Db, JsonBody, ReadDb
 from api.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 from api.openapi import created, problems, revalidated, tagged
-from api.routes import JsonText, listing
+from api.routes import JsonText, listing, path_to
 from api.routes.listing import LINK, After, Limit, NameFilter, Page, one_page, streamed
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -27,7 +27,7 @@ async def create_application(body: ApplicationIn, db: Db, request: Request) -> J
     """Create an application; its name must be unique."""
     new_id = ids.new_id()
     text = await db.fetch_value("SELECT app_create(%s, %s, %s)", (body.name, body.comments, new_id))
-    location = request.app.url_path_for("get_application", application_id=new_id)
+    location = path_to(request, "get_application", application_id=new_id)
     return conditional.tagged(text, 201, {"Location": location})
 
 
@@ -89,7 +89,7 @@ async def list_applications(
     """
     if limit is not None:
         rows = await reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name))
-        return one_page(rows, limit, request.app.url_path_for("list_applications"), {"name": name})
+        return one_page(rows, limit, path_to(request, "list_applications"), {"name": name})
 
     pages = reads.pinned()  # every page from one server: none from an older snapshot
 
@@ -120,7 +120,7 @@ async def list_configurations(
     `limit` is given (with a `Link` to the next); `name` keeps only the one with that name."""
     if limit is not None:
         rows = await reads.fetch_values("SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit + 1, name))
-        path = request.app.url_path_for("list_configurations", application_id=application_id)
+        path = path_to(request, "list_configurations", application_id=application_id)
         return one_page(rows, limit, path, {"name": name})
 
     pages = reads.pinned()  # every page from one server: none from an older snapshot

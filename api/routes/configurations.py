@@ -9,7 +9,7 @@ from api.deps import Db, JsonBody
 from api.errors import PayloadTooLarge
 from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
 from api.openapi import created, problems, revalidated, tagged
-from api.routes import JsonText
+from api.routes import JsonText, path_to
 
 CONFIG_GET = "SELECT config_get(%s)"
 
@@ -55,7 +55,7 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
         "SELECT config_create(%s, %s, %s, %s, %s)",
         (str(body.application_id), body.name, _config_text(body.config), body.comments, new_id),
     )
-    location = request.app.url_path_for("get_configuration", configuration_id=new_id)
+    location = path_to(request, "get_configuration", configuration_id=new_id)
     return conditional.tagged(text, 201, {"Location": location})
 
 
