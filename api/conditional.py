@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any
 
 import psycopg2
-from fastapi import Depends, Header, Request
+from fastapi import Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import Field, TypeAdapter, ValidationError
@@ -30,7 +30,7 @@ IfMatch = Annotated[
     ),
 ]
 
-# A GET's If-None-Match and `wait` are read from the request by `_get`, not declared as
+# A GET's If-None-Match and `wait` are read from the request by `get`, not declared as
 # parameters: FastAPI 0.116 inspects each declared parameter's type on every request, which
 # cost a third of a GET's time in the event loop (95 against 62 µs measured). They are
 # documented here instead, and `wait` is validated as FastAPI would (400, loc query.wait).
@@ -57,24 +57,18 @@ GET_PARAMETERS = {
 }
 
 
-class Get:
-    """A GET of one resource: 304 when the client's copy is current, a long-poll when it asks to wait."""
+async def get(request: Request, statement: str, *params: Any) -> Response:
+    """A GET of one resource: 304 when the client's copy is current, a long-poll when it asks to wait.
 
-    def __init__(self, request: Request, if_none_match: str | None, wait: float | None) -> None:
-        self.request = request
-        self.if_none_match = if_none_match
-        self.wait = wait
-
-    async def __call__(self, statement: str, *params: Any) -> Response:
-        state = self.request.app.state
-        if self.wait is None or self.if_none_match is None:
-            text = await state.reads.fetch_value(statement, params, if_none_match=self.if_none_match)
-            return read(text, self.if_none_match)
-        return await state.watchers.long_poll((statement, params), self.if_none_match, self.wait)
-
-
-async def _get(request: Request) -> Get:
-    return Get(request, request.headers.get("if-none-match"), _wait(request.query_params.get("wait")))
+    A plain function rather than a dependency: FastAPI 0.116 inspects each dependency on every request.
+    """
+    if_none_match = request.headers.get("if-none-match")
+    wait = _wait(request.query_params.get("wait"))
+    state = request.app.state
+    if wait is None or if_none_match is None:
+        text = await state.reads.fetch_value(statement, params, if_none_match=if_none_match)
+        return read(text, if_none_match)
+    return await state.watchers.long_poll((statement, params), if_none_match, wait)
 
 
 def _wait(text: str | None) -> float | None:
@@ -84,9 +78,6 @@ def _wait(text: str | None) -> float | None:
         return _WAIT_SECONDS.validate_python(text)
     except ValidationError as exc:
         raise RequestValidationError([error | {"loc": ("query", "wait")} for error in exc.errors()]) from None
-
-
-ConditionalGet = Annotated[Get, Depends(_get)]
 
 
 def tagged(text: str, status_code: int = 200, headers: dict[str, str] | None = None) -> JsonText:

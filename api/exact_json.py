@@ -15,7 +15,8 @@ from typing import Any
 
 import simplejson
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
+
+from api.deps import JsonBodyRoute
 
 
 def loads(body: bytes | str) -> Any:
@@ -60,8 +61,8 @@ class _ExactJsonRequest(Request):
         return self._json
 
 
-class ExactJsonRoute(APIRoute):
-    """An `APIRoute` whose JSON body is read by `loads()` (FastAPI's documented custom-request pattern)."""
+class ExactJsonRoute(JsonBodyRoute):
+    """A `JsonBodyRoute` whose JSON body is read by `loads()` (FastAPI's documented custom-request pattern)."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()

@@ -4,14 +4,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api import conditional, ids
-from api.conditional import GET_PARAMETERS, ConditionalGet, IfMatch
-from api.deps import Db, JsonBody, ReadDb
+from api.conditional import GET_PARAMETERS, IfMatch
+from api.deps import JsonBodyRoute, primary, reads
 from api.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 from api.openapi import created, problems, revalidated, tagged
 from api.routes import JsonText, listing, path_to
 from api.routes.listing import LINK, After, Limit, NameFilter, Page, one_page, streamed
 
-router = APIRouter(prefix="/applications", tags=["applications"])
+router = APIRouter(prefix="/applications", tags=["applications"], route_class=JsonBodyRoute)
 
 APP_GET = "SELECT app_get(%s)"
 
@@ -21,12 +21,11 @@ APP_GET = "SELECT app_get(%s)"
     status_code=201,
     response_model=Application,
     responses=created("application") | problems(400, 409, 413, 415, 503),
-    dependencies=[JsonBody],
 )
-async def create_application(body: ApplicationIn, db: Db, request: Request) -> JsonText:
+async def create_application(body: ApplicationIn, request: Request) -> JsonText:
     """Create an application; its name must be unique."""
     new_id = ids.new_id()
-    text = await db.fetch_value("SELECT app_create(%s, %s, %s)", (body.name, body.comments, new_id))
+    text = await primary(request).fetch_value("SELECT app_create(%s, %s, %s)", (body.name, body.comments, new_id))
     location = path_to(request, "get_application", application_id=new_id)
     return conditional.tagged(text, 201, {"Location": location})
 
@@ -35,17 +34,16 @@ async def create_application(body: ApplicationIn, db: Db, request: Request) -> J
     "/{application_id}",
     response_model=Application,
     responses=tagged() | problems(400, 404, 409, 412, 413, 415, 503),
-    dependencies=[JsonBody],
 )
 async def replace_application(
-    application_id: UlidText, body: ApplicationIn, db: Db, if_match: IfMatch = None
+    application_id: UlidText, body: ApplicationIn, request: Request, if_match: IfMatch = None
 ) -> JsonText:
     """Replace an application's name and comments (omitted comments become null).
 
     With `If-Match`, only if the application is still as that ETag says: else 412, nothing changed.
     """
     text = await conditional.write(
-        db,
+        primary(request),
         "SELECT app_update(%s, %s, %s, %s)",
         (application_id, body.name, body.comments, if_match),
         (APP_GET, application_id),
@@ -59,10 +57,10 @@ async def replace_application(
     responses=revalidated() | problems(400, 404, 503),
     openapi_extra=GET_PARAMETERS,
 )
-async def get_application(application_id: UlidText, get: ConditionalGet) -> Response:
+async def get_application(application_id: UlidText, request: Request) -> Response:
     """An application with the ids of its configurations, in creation order; 304 when If-None-Match
     matches, or with `wait` when it has not changed within that many seconds (a long-poll)."""
-    return await get(APP_GET, application_id)
+    return await conditional.get(request, APP_GET, application_id)
 
 
 @router.delete(
@@ -72,15 +70,17 @@ async def get_application(application_id: UlidText, get: ConditionalGet) -> Resp
         400, 404, 409, 412, 503, s409="The application still has configurations: delete them first (SQLSTATE 2BP01)"
     ),
 )
-async def delete_application(application_id: UlidText, db: Db, if_match: IfMatch = None) -> Response:
+async def delete_application(application_id: UlidText, request: Request, if_match: IfMatch = None) -> Response:
     """Delete an application that has no configurations left (no cascade: 409 while it has some)."""
-    await conditional.write(db, "SELECT app_delete(%s, %s)", (application_id, if_match), (APP_GET, application_id))
+    await conditional.write(
+        primary(request), "SELECT app_delete(%s, %s)", (application_id, if_match), (APP_GET, application_id)
+    )
     return Response(status_code=204)
 
 
 @router.get("", response_model=list[ApplicationSummary], responses={200: {"headers": LINK}} | problems(400, 503))
 async def list_applications(
-    reads: ReadDb, request: Request, limit: Limit = None, after: After = None, name: NameFilter = None
+    request: Request, limit: Limit = None, after: After = None, name: NameFilter = None
 ) -> Response:
     """Applications ordered by id: all of them, streamed, or one page when `limit` is given.
 
@@ -88,10 +88,10 @@ async def list_applications(
     the application with exactly that name (`[]` when there is none).
     """
     if limit is not None:
-        rows = await reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name))
+        rows = await reads(request).fetch_values("SELECT app_list(%s, %s, %s)", (after, limit + 1, name))
         return one_page(rows, limit, path_to(request, "list_applications"), {"name": name})
 
-    pages = reads.pinned()  # every page from one server: none from an older snapshot
+    pages = reads(request).pinned()  # every page from one server: none from an older snapshot
 
     async def page(after: str | None) -> Page:
         text = await pages.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, listing.CHUNK, name))
@@ -110,7 +110,6 @@ async def list_applications(
 )
 async def list_configurations(
     application_id: UlidText,
-    reads: ReadDb,
     request: Request,
     limit: Limit = None,
     after: After = None,
@@ -119,11 +118,13 @@ async def list_configurations(
     """The application's configurations, whole, ordered by id: all of them, streamed, or one page when
     `limit` is given (with a `Link` to the next); `name` keeps only the one with that name."""
     if limit is not None:
-        rows = await reads.fetch_values("SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit + 1, name))
+        rows = await reads(request).fetch_values(
+            "SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit + 1, name)
+        )
         path = path_to(request, "list_configurations", application_id=application_id)
         return one_page(rows, limit, path, {"name": name})
 
-    pages = reads.pinned()  # every page from one server: none from an older snapshot
+    pages = reads(request).pinned()  # every page from one server: none from an older snapshot
 
     async def page(after: str | None) -> Page:
         return await pages.fetch_row(

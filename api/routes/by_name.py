@@ -11,7 +11,8 @@ from urllib.parse import unquote_to_bytes
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.conditional import GET_PARAMETERS, ConditionalGet
+from api import conditional
+from api.conditional import GET_PARAMETERS
 from api.errors import BadRequest, NotFound
 from api.models import MAX_NAME_LENGTH, Application, Configuration
 from api.openapi import problems, revalidated
@@ -35,12 +36,12 @@ def _names(request: Request) -> list[str]:
     return names
 
 
-async def _by_name(request: Request, get: ConditionalGet) -> Response:
+async def _by_name(request: Request) -> Response:
     match _names(request):
         case [application]:
-            return await get("SELECT app_get_by_name(%s)", application)
+            return await conditional.get(request, "SELECT app_get_by_name(%s)", application)
         case [application, "configurations", configuration]:
-            return await get("SELECT config_get_by_name(%s, %s)", application, configuration)
+            return await conditional.get(request, "SELECT config_get_by_name(%s, %s)", application, configuration)
         case _:
             raise NotFound("Not Found")
 
@@ -51,9 +52,9 @@ async def _by_name(request: Request, get: ConditionalGet) -> Response:
     responses=revalidated() | problems(400, 404, 503),
     openapi_extra=GET_PARAMETERS,
 )
-async def get_application_by_name(application_name: str, request: Request, get: ConditionalGet) -> Response:
+async def get_application_by_name(application_name: str, request: Request) -> Response:
     """The application with exactly this name (percent-encoded), as GET by id returns it."""
-    return await _by_name(request, get)
+    return await _by_name(request)
 
 
 @router.get(
@@ -62,15 +63,13 @@ async def get_application_by_name(application_name: str, request: Request, get: 
     responses=revalidated() | problems(400, 404, 503, s404="No application, or no configuration, of that name"),
     openapi_extra=GET_PARAMETERS,
 )
-async def get_configuration_by_name(
-    application_name: str, configuration_name: str, request: Request, get: ConditionalGet
-) -> Response:
+async def get_configuration_by_name(application_name: str, configuration_name: str, request: Request) -> Response:
     """The configuration `configuration_name` of the application `application_name` (both percent-encoded),
     as GET by id returns it: the one request a consuming service makes at boot."""
-    return await _by_name(request, get)
+    return await _by_name(request)
 
 
 @router.get("/{names:path}", include_in_schema=False)
-async def get_by_names(names: str, request: Request, get: ConditionalGet) -> Response:
+async def get_by_names(names: str, request: Request) -> Response:
     # A name with an encoded "/" arrives here: the decoded path has more segments than the routes above.
-    return await _by_name(request, get)
+    return await _by_name(request)

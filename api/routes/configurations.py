@@ -4,8 +4,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api import conditional, exact_json, ids
-from api.conditional import GET_PARAMETERS, ConditionalGet, IfMatch
-from api.deps import Db, JsonBody
+from api.conditional import GET_PARAMETERS, IfMatch
+from api.deps import primary
 from api.errors import PayloadTooLarge
 from api.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText
 from api.openapi import created, problems, revalidated, tagged
@@ -42,16 +42,15 @@ others = APIRouter(prefix="/configurations", tags=["configurations"])
         s400="Invalid request, or no application has that `application_id` (SQLSTATE 23503)",
         s413="Request body too large, or `config` over 1 MiB as stored (SQLSTATE 54000)",
     ),
-    dependencies=[JsonBody],
 )
-async def create_configuration(body: ConfigurationIn, db: Db, request: Request) -> JsonText:
+async def create_configuration(body: ConfigurationIn, request: Request) -> JsonText:
     """Create a configuration of an existing application; its name must be unique within that application.
 
     An `application_id` that names no application is a 400 (SQLSTATE 23503). `config` is stored as
     jsonb, numbers exactly as sent, and may take at most 1 MiB as JSON text once stored (else 413).
     """
     new_id = ids.new_id()
-    text = await db.fetch_value(
+    text = await primary(request).fetch_value(
         "SELECT config_create(%s, %s, %s, %s, %s)",
         (str(body.application_id), body.name, _config_text(body.config), body.comments, new_id),
     )
@@ -74,10 +73,9 @@ async def create_configuration(body: ConfigurationIn, db: Db, request: Request) 
         s400="Invalid request, or `application_id` names another application (SQLSTATE 22023)",
         s413="Request body too large, or `config` over 1 MiB as stored (SQLSTATE 54000)",
     ),
-    dependencies=[JsonBody],
 )
 async def replace_configuration(
-    configuration_id: UlidText, body: ConfigurationUpdate, db: Db, if_match: IfMatch = None
+    configuration_id: UlidText, body: ConfigurationUpdate, request: Request, if_match: IfMatch = None
 ) -> JsonText:
     """Replace a configuration's name, comments and config. Its application never changes.
 
@@ -86,7 +84,7 @@ async def replace_configuration(
     """
     application_id = str(body.application_id) if body.application_id is not None else None
     text = await conditional.write(
-        db,
+        primary(request),
         "SELECT config_update(%s, %s, %s, %s, %s, %s)",
         (configuration_id, body.name, _config_text(body.config), body.comments, application_id, if_match),
         (CONFIG_GET, configuration_id),
@@ -100,17 +98,17 @@ async def replace_configuration(
     responses=revalidated() | problems(400, 404, 503),
     openapi_extra=GET_PARAMETERS,
 )
-async def get_configuration(configuration_id: UlidText, get: ConditionalGet) -> Response:
+async def get_configuration(configuration_id: UlidText, request: Request) -> Response:
     """A configuration with its config object; 304 when If-None-Match matches, or with `wait`
     when it has not changed within that many seconds (a long-poll)."""
-    return await get(CONFIG_GET, configuration_id)
+    return await conditional.get(request, CONFIG_GET, configuration_id)
 
 
 @others.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))
-async def delete_configuration(configuration_id: UlidText, db: Db, if_match: IfMatch = None) -> Response:
+async def delete_configuration(configuration_id: UlidText, request: Request, if_match: IfMatch = None) -> Response:
     """Delete a configuration."""
     await conditional.write(
-        db, "SELECT config_delete(%s, %s)", (configuration_id, if_match), (CONFIG_GET, configuration_id)
+        primary(request), "SELECT config_delete(%s, %s)", (configuration_id, if_match), (CONFIG_GET, configuration_id)
     )
     return Response(status_code=204)
 

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from api.deps import Db
+from api.deps import primary
 from api.models import UlidText
 from api.openapi import problems
 from api.watch import Stream, Watchers
@@ -58,7 +58,7 @@ class EventStream(StreamingResponse):
     response_class=StreamingResponse,
     responses=EVENT_STREAM | problems(400, 404, 503),
 )
-async def stream_application_events(application_id: UlidText, request: Request, db: Db) -> EventStream:
+async def stream_application_events(application_id: UlidText, request: Request) -> EventStream:
     """Every change of the application or of any of its configurations, as it is committed, made
     through any API process or in psql: `event:` `created`, `updated` or `deleted`; `data:` the change,
     `{"entity", "action", "id", "application_id", "etag", "application_etag"}` (db/README.md). The
@@ -74,7 +74,7 @@ async def stream_application_events(application_id: UlidText, request: Request, 
     # Subscribed before the application is read: no change can fall between the two.
     stream = watchers.subscribe(application_id)
     try:
-        application = await db.fetch_value("SELECT app_get(%s)", (application_id,), idempotent=True)
+        application = await primary(request).fetch_value("SELECT app_get(%s)", (application_id,), idempotent=True)
     except BaseException:
         watchers.unsubscribe(stream)
         raise
