@@ -31,6 +31,8 @@ import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 
+from api import threads
+
 log = logging.getLogger(__name__)
 
 
@@ -124,7 +126,9 @@ class Database:
 
     def open(self) -> None:
         """Open the pool; a database that cannot be reached now is retried on each call."""
-        self._executor = ThreadPoolExecutor(max_workers=self._max_size, thread_name_prefix="db")
+        self._executor = ThreadPoolExecutor(
+            max_workers=self._max_size, thread_name_prefix="db", initializer=threads.behind_the_loop
+        )
         try:
             self._pool = self._new_pool(self._min_size)
         except psycopg2.OperationalError as exc:

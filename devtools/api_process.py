@@ -22,7 +22,8 @@ def free_port() -> int:
 class ApiProcess:
     """The API on `dsn`, serving on a free port with `settings` as its environment; its output goes to `log`.
 
-    `command` (after the interpreter) serves something else the same way, given DATABASE_URL and PORT.
+    `command` (after the interpreter) serves something else the same way, given DATABASE_URL and PORT;
+    `cwd`, another checkout of the project. A context manager that stops it on exit.
     """
 
     def __init__(
@@ -31,6 +32,7 @@ class ApiProcess:
         log: Path,
         *,
         command: tuple[str, ...] = ("-m", "api"),
+        cwd: Path = PROJECT_ROOT,
         start_timeout: float = 30,
         **settings: str,
     ) -> None:
@@ -39,9 +41,7 @@ class ApiProcess:
         self.log = log
         env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(self.port), **settings}
         with log.open("w") as sink:
-            self.process = subprocess.Popen(
-                [sys.executable, *command], env=env, stdout=sink, stderr=sink, cwd=PROJECT_ROOT
-            )
+            self.process = subprocess.Popen([sys.executable, *command], env=env, stdout=sink, stderr=sink, cwd=cwd)
         deadline = time.monotonic() + start_timeout
         while time.monotonic() < deadline:
             try:
@@ -59,3 +59,9 @@ class ApiProcess:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(30)
+
+    def __enter__(self) -> "ApiProcess":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

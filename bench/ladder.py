@@ -1,0 +1,96 @@
+"""`python -m bench.ladder REV[:NAME=VALUE,...] ...`: the API at several revisions, in one run.
+
+What a change bought, measured the only way these machines allow: side by side. Each
+revision is checked out into a temporary git worktree and served from there (with the
+settings given after its colon, e.g. `HEAD:PIN_CPU=false`), all on one throw-away database
+that this checkout migrates and seeds, so the revisions must share its functions. Then
+/healthz, GET by id and POST run against each in turn, and again, each keeping its better
+run, so that drift on a shared machine favours none; the peer (bench/peer.py) runs beside
+them. Prints a table of requests per second and each one's ratio to the peer.
+"""
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+from bench.bench import BENCH, CONCURRENCY, PEER_ROUTES, Load, prepare, seed_main, sql, stage, wrk
+from devtools.api_process import ApiProcess
+from devtools.embedded import throwaway_cluster
+from settings import PROJECT_ROOT
+
+
+def worktree(revision: str, parent: Path) -> Path:
+    place = parent / revision.replace("/", "_")
+    if not place.exists():
+        subprocess.run(["git", "worktree", "add", "--detach", str(place), revision], cwd=PROJECT_ROOT,
+                       check=True, capture_output=True)  # fmt: skip
+    return place
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ladder", description=__doc__.split("\n\n")[0])
+    parser.add_argument("rungs", nargs="+", help="REV or REV:NAME=VALUE,... (settings for that one)")
+    parser.add_argument("--seconds", type=float, default=4, help="duration of each load run")
+    parser.add_argument("--rounds", type=int, default=2, help="times each route runs against each server")
+    parser.add_argument("--applications", type=int, default=10_000)
+    args = parser.parse_args(argv)
+
+    cluster = throwaway_cluster()
+    cluster.init()
+    cluster.start()
+    # Every server stays up with its pool of 16 and a listener: more than the default 100.
+    sql(cluster.dsn("postgres"), f"ALTER SYSTEM SET max_connections = {20 * (len(args.rungs) + 2)}")
+    cluster.stop()
+    cluster.start()
+    workdir = Path(tempfile.mkdtemp(prefix="appconfig-ladder-"))
+    trees = workdir / "trees"
+    try:
+        dsn = prepare(cluster, "bench")
+        app_ids, _ = seed_main(dsn, args.applications, workdir)
+        routes = {
+            "healthz": ("/healthz", None, {}),
+            "get_app": ("", BENCH / "get_app.lua", {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}),
+            "post_app": ("", BENCH / "post_app.lua", {}),
+        }
+        with ExitStack() as servers:
+            running: dict[str, ApiProcess] = {}
+            for rung in args.rungs:
+                revision, _, settings = rung.partition(":")
+                env = dict(item.split("=", 1) for item in settings.split(",") if item)
+                stage(f"serving {rung}")
+                api = ApiProcess(dsn, workdir / f"{len(running)}.log", cwd=worktree(revision, trees), **env)
+                running[rung] = servers.enter_context(api)
+            running["peer"] = servers.enter_context(
+                ApiProcess(dsn, workdir / "peer.log", command=("-m", "bench.peer"), POOL_SIZE="16")
+            )
+            best: dict[tuple[str, str], Load] = {}
+            for name in PEER_ROUTES:
+                path, script, env = routes[name]
+                for _ in range(args.rounds):
+                    for rung, api in running.items():
+                        load = wrk(api.base + path, CONCURRENCY, args.seconds, script, **env)
+                        if (rung, name) not in best or load.rate > best[rung, name].rate:
+                            best[rung, name] = load
+                stage(f"  {name} done")
+        lines = ["| revision | " + " | ".join(f"{n} (/s) | / peer" for n in PEER_ROUTES) + " |"]
+        lines.append("|---|" + "---:|---:|" * len(PEER_ROUTES))
+        for rung in running:
+            cells = [
+                f"{best[rung, n].rate:,.0f} | {best[rung, n].rate / best['peer', n].rate:.2f}" for n in PEER_ROUTES
+            ]
+            lines.append(f"| {rung} | " + " | ".join(cells) + " |")
+        print("\n" + "\n".join(lines))
+        return 0
+    finally:
+        cluster.remove()
+        for tree in trees.iterdir() if trees.exists() else ():
+            subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=PROJECT_ROOT, check=False)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
