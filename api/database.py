@@ -31,8 +31,6 @@ import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
 
-from api import threads
-
 log = logging.getLogger(__name__)
 
 
@@ -67,10 +65,14 @@ class _Connection(psycopg2.extensions.connection):
         return self._shared
 
     def settle(self, values: list[Any]) -> None:
-        """Close the shared cursor if `values`, the result it holds, are large."""
-        size = sum(len(value) for row in values for value in (row if isinstance(row, tuple) else (row,))
-                   if isinstance(value, str))  # fmt: skip
-        if size > self.LARGE_RESULT_CHARS and self._shared is not None:
+        """Close the shared cursor unless `values`, the result it still holds, is one small value:
+        a page of a list must not stay behind on an idle connection."""
+        one_small_value = (
+            len(values) == 1
+            and not isinstance(values[0], tuple)
+            and not (isinstance(values[0], str) and len(values[0]) > self.LARGE_RESULT_CHARS)
+        )
+        if not one_small_value and self._shared is not None:
             self._shared.close()
             self._shared = None
 
@@ -126,9 +128,7 @@ class Database:
 
     def open(self) -> None:
         """Open the pool; a database that cannot be reached now is retried on each call."""
-        self._executor = ThreadPoolExecutor(
-            max_workers=self._max_size, thread_name_prefix="db", initializer=threads.behind_the_loop
-        )
+        self._executor = ThreadPoolExecutor(max_workers=self._max_size, thread_name_prefix="db")
         try:
             self._pool = self._new_pool(self._min_size)
         except psycopg2.OperationalError as exc:

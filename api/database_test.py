@@ -41,6 +41,21 @@ def test_calls_run_in_autocommit(database, rows):
     assert asyncio.run(db.fetch_value("SELECT current_setting('transaction_isolation')")) == "read committed"
 
 
+def test_calls_share_their_connection_s_cursor_unless_it_holds_a_large_result(database):
+    db = database(max_size=1)
+    [conn] = db._pool._pool  # the pool's one connection, idle
+
+    asyncio.run(db.fetch_value("SELECT 1"))
+    shared = conn._shared
+    assert asyncio.run(db.fetch_value("SELECT 2")) == 2
+    assert conn._shared is shared and not shared.closed
+
+    assert len(asyncio.run(db.fetch_value("SELECT repeat('x', 100000)"))) == 100_000
+    assert shared.closed and conn._shared is None  # the large text does not stay behind
+    assert asyncio.run(db.fetch_values("SELECT generate_series(1, 3)")) == [1, 2, 3]
+    assert conn._shared is None  # nor a page of rows
+
+
 def test_a_burst_beyond_the_pool_queues_and_succeeds(database):
     db = database(max_size=2)
 

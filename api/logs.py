@@ -22,8 +22,6 @@ from collections import deque
 from contextvars import ContextVar
 from typing import TextIO
 
-from api import threads
-
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 
@@ -124,7 +122,6 @@ class _BatchWriter(logging.Handler):
             self._woken.set()
 
     def _write_batches(self) -> None:
-        threads.behind_the_loop()
         while not self._stopping:
             self._woken.wait()
             self._woken.clear()

@@ -49,15 +49,3 @@ def test_pin_cpu_off_leaves_the_threads_to_the_kernel(launch_api, migrated_dsn):
 
     [cpus] = _cpus_of_each_thread(process.pid)
     assert not cpus.isdigit()  # a range or list: every CPU the test process may use
-
-
-@pytest.mark.skipif(not hasattr(os, "sched_getscheduler"), reason="Linux scheduling policies")
-def test_the_threads_beside_the_event_loop_never_preempt_it(launch_api, migrated_dsn):
-    process, base, _ = launch_api(migrated_dsn)
-    httpx.get(f"{base}/api/v1/applications?limit=1").raise_for_status()  # a database thread exists
-
-    policies = {
-        int(task.name): os.sched_getscheduler(int(task.name)) for task in Path(f"/proc/{process.pid}/task").iterdir()
-    }
-    assert policies.pop(process.pid) == os.SCHED_OTHER  # the event loop's thread
-    assert list(policies.values()).count(os.SCHED_BATCH) >= 2  # the log writer, a database thread

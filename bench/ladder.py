@@ -10,6 +10,7 @@ them. Prints a table of requests per second and each one's ratio to the peer.
 """
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.bench import BENCH, CONCURRENCY, PEER_ROUTES, Load, prepare, seed_main, sql, stage, wrk
+from bench.bench import BENCH, CONCURRENCY, PEER_ROUTES, Load, cpu_seconds, prepare, seed_main, sql, stage, wrk
 from devtools.api_process import ApiProcess
 from devtools.embedded import throwaway_cluster
 from settings import PROJECT_ROOT
@@ -29,6 +30,33 @@ def worktree(revision: str, parent: Path) -> Path:
         subprocess.run(["git", "worktree", "add", "--detach", str(place), revision], cwd=PROJECT_ROOT,
                        check=True, capture_output=True)  # fmt: skip
     return place
+
+
+def counters(pid: int) -> tuple[float, int]:
+    """A process's CPU seconds so far, and its context switches, voluntary or not, in every thread."""
+    switches = sum(
+        int(count)
+        for status in Path(f"/proc/{pid}/task").glob("*/status")
+        for count in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", status.read_text(), re.M)
+    )
+    return cpu_seconds(pid), switches
+
+
+def table(
+    rungs: list[str], best: dict[tuple[str, str], Load], costs: dict[tuple[str, str], tuple[float, float]]
+) -> str:
+    lines = [
+        "| revision | " + " | ".join(f"{n} (/s) | / peer | CPU µs | switches" for n in PEER_ROUTES) + " |",
+        "|---|" + "---:|---:|---:|---:|" * len(PEER_ROUTES),
+    ]
+    for rung in rungs:
+        cells = [
+            f"{best[rung, n].rate:,.0f} | {best[rung, n].rate / best['peer', n].rate:.2f} | "
+            f"{costs[rung, n][0]:.0f} | {costs[rung, n][1]:.1f}"
+            for n in PEER_ROUTES
+        ]
+        lines.append(f"| {rung} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nCPU µs and switches: the server process's, per request, in its best run.\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,22 +96,23 @@ def main(argv: list[str] | None = None) -> int:
                 ApiProcess(dsn, workdir / "peer.log", command=("-m", "bench.peer"), POOL_SIZE="16")
             )
             best: dict[tuple[str, str], Load] = {}
+            costs: dict[tuple[str, str], tuple[float, float]] = {}  # of the best run: CPU µs, switches
             for name in PEER_ROUTES:
                 path, script, env = routes[name]
                 for _ in range(args.rounds):
                     for rung, api in running.items():
+                        before = counters(api.process.pid)
                         load = wrk(api.base + path, CONCURRENCY, args.seconds, script, **env)
+                        after = counters(api.process.pid)
                         if (rung, name) not in best or load.rate > best[rung, name].rate:
                             best[rung, name] = load
+                            requests = load.rate * round(args.seconds)
+                            costs[rung, name] = (
+                                (after[0] - before[0]) * 1e6 / requests,
+                                (after[1] - before[1]) / requests,
+                            )
                 stage(f"  {name} done")
-        lines = ["| revision | " + " | ".join(f"{n} (/s) | / peer" for n in PEER_ROUTES) + " |"]
-        lines.append("|---|" + "---:|---:|" * len(PEER_ROUTES))
-        for rung in running:
-            cells = [
-                f"{best[rung, n].rate:,.0f} | {best[rung, n].rate / best['peer', n].rate:.2f}" for n in PEER_ROUTES
-            ]
-            lines.append(f"| {rung} | " + " | ".join(cells) + " |")
-        print("\n" + "\n".join(lines))
+        print("\n" + table(list(running), best, costs))
         return 0
     finally:
         cluster.remove()
