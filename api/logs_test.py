@@ -1,9 +1,10 @@
 import logging
 import re
+import time
 
 import pytest
 
-from api.logs import configure_logging, one_line, request_id, stop_logging
+from api.logs import _BatchWriter, configure_logging, one_line, request_id, stop_logging
 
 
 def test_records_go_out_once_in_utc_at_the_configured_level(capsys):
@@ -17,6 +18,37 @@ def test_records_go_out_once_in_utc_at_the_configured_level(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO api\.test \[-\]: shown 1", lines[0])
+
+
+def _written_within(capsys, seconds: float, *texts: str) -> str:
+    written, deadline = "", time.monotonic() + seconds
+    while not all(text in written for text in texts) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        written += capsys.readouterr().err
+    return written
+
+
+def test_records_are_written_within_moments_without_waiting_for_a_stop(capsys):
+    configure_logging("INFO")
+    try:
+        logging.getLogger("api.test").info("soon")
+        assert "soon" in _written_within(capsys, 2, "soon")  # gathered for DELAY_SECONDS at most
+    finally:
+        stop_logging()
+
+
+def test_a_warning_is_written_at_once_with_what_was_gathered(capsys, monkeypatch):
+    monkeypatch.setattr(_BatchWriter, "DELAY_SECONDS", 60)
+    configure_logging("INFO")
+    try:
+        logging.getLogger("api.test").info("gathered")
+        assert "gathered" not in _written_within(capsys, 0.3, "gathered")
+
+        logging.getLogger("api.test").warning("at once")
+        written = _written_within(capsys, 5, "gathered", "at once")
+        assert "gathered" in written and "at once" in written
+    finally:
+        stop_logging()
 
 
 def test_records_carry_the_request_id_of_the_moment_they_were_made(capsys):

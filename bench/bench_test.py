@@ -60,6 +60,12 @@ def results(get_rate: float) -> bench.Results:
             "list_configs_c16": load(1200, 9, 18),
             "get_one_200_c16": load(2100, 6, 12),
             "get_one_304_c16": load(2300, 6, 12),
+            "ours: healthz_c16": load(7000, 2, 3),
+            "peer: healthz_c16": load(10000, 1, 2),
+            "ours: get_app_c16": load(get_rate, 6, 12),
+            "peer: get_app_c16": load(3000, 5, 10),
+            "ours: post_app_c16": load(1800, 8, 16),
+            "peer: post_app_c16": load(2000, 8, 12),
         },
         database={"app_get_c16": load(20000), "config_get_c16": load(25000), "app_create_c16": load(12000)},
         listing={
@@ -86,6 +92,9 @@ def test_targets_are_judged_from_the_ratios():
     assert verdicts["all answered 200 after one change: last (s)"] is True
     assert verdicts["GET app beside them / without"] is False  # 0.75
     assert verdicts["event stream: psql change to event, p50 (ms)"] is True
+    assert verdicts["healthz / the peer's (FastAPI on asyncpg)"] is False  # 0.70
+    assert verdicts["get_app / the peer's (FastAPI on asyncpg)"] is True  # 0.83
+    assert verdicts["post_app / the peer's (FastAPI on asyncpg)"] is True  # 0.90
     assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
 
 
