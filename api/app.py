@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await reads.stop()
             database.close()
             log.info("API stopped: pool closed")
-            # A server stopped by a signal may exit without running atexit: write the queue out now.
+            # A server stopped by a signal may exit without running atexit: write the gathered records out now.
             stop_logging()
 
     app = FastAPI(

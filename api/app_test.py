@@ -82,6 +82,8 @@ def test_openapi_documents_problems_and_not_422(client):
     assert problem["content"]["application/problem+json"]["schema"]["$ref"].endswith("/Problem")
     assert all(op.get("description") for op in operations.values())
     assert "examples" in document["components"]["schemas"]["ApplicationIn"]
+    # The documentation's order, although the probes are routed first.
+    assert [tag["name"] for tag in document["tags"]] == ["applications", "configurations", "by name", "watch", "health"]
 
 
 def test_every_body_has_the_one_json_form_jsonb_writes(client):

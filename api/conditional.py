@@ -63,7 +63,7 @@ async def get(request: Request, statement: str, *params: Any) -> Response:
     A plain function rather than a dependency: FastAPI 0.116 inspects each dependency on every request.
     """
     if_none_match = request.headers.get("if-none-match")
-    wait = _wait(request.query_params.get("wait"))
+    wait = wait_of(request)
     state = request.app.state
     if wait is None or if_none_match is None:
         text = await state.reads.fetch_value(statement, params, if_none_match=if_none_match)
@@ -71,7 +71,9 @@ async def get(request: Request, statement: str, *params: Any) -> Response:
     return await state.watchers.long_poll((statement, params), if_none_match, wait)
 
 
-def _wait(text: str | None) -> float | None:
+def wait_of(request: Request) -> float | None:
+    """The request's `wait`, or None; 400 when it is not a number of seconds from 1 to the most."""
+    text = request.query_params.get("wait")
     if text is None:
         return None
     try:

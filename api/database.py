@@ -64,17 +64,24 @@ class _Connection(psycopg2.extensions.connection):
             self._shared = self.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
         return self._shared
 
-    def settle(self, values: list[Any]) -> None:
-        """Close the shared cursor unless `values`, the result it still holds, is one small value:
-        a page of a list must not stay behind on an idle connection."""
-        one_small_value = (
-            len(values) == 1
+    def settle(self, values: list[Any] | None) -> None:
+        """Close the shared cursor unless it holds only a short statement and one small value
+        (`values`; None after a failure): a page of a list, or a large config sent in a write that
+        failed, must not stay behind on an idle connection. Before the connection goes back."""
+        cur = self._shared
+        if cur is None:
+            return
+        small = (
+            values is not None
+            and len(values) == 1
             and not isinstance(values[0], tuple)
             and not (isinstance(values[0], str) and len(values[0]) > self.LARGE_RESULT_CHARS)
+            and len(cur.query or b"") <= self.LARGE_RESULT_CHARS
         )
-        if not one_small_value and self._shared is not None:
-            self._shared.close()
+        if not small:
             self._shared = None
+            if not self.closed:
+                cur.close()
 
 
 def _usable(conn: psycopg2.extensions.connection) -> bool:
@@ -187,12 +194,12 @@ class Database:
         """On an executor thread: one statement on a pooled connection, each row's first value (or all)."""
         for attempt in (1, 2):
             conn = self._checkout()
+            values = None
             try:
                 cur = conn.shared_cursor()
                 cur.execute(statement, params)
                 rows = cur.fetchall()
                 values = [tuple(row.values()) if whole_rows else next(iter(row.values())) for row in rows]
-                conn.settle(values)
                 return values
             except BROKEN:
                 if conn.closed and idempotent and attempt == 1:
@@ -200,6 +207,7 @@ class Database:
                     continue
                 raise
             finally:
+                conn.settle(values)
                 # A broken connection must not go back into the pool.
                 self._pool.putconn(conn, close=bool(conn.closed))
         raise AssertionError("unreachable")
@@ -234,7 +242,7 @@ class Database:
             try:
                 return await answer
             except asyncio.CancelledError:
-                job.cancel()  # not started yet: it never runs
+                job.cancel()  # if it has not started, it never runs; if it has, _settle drops its outcome
                 raise
 
     async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> Any:

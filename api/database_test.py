@@ -2,6 +2,7 @@ import asyncio
 import time
 
 import psycopg2
+import psycopg2.errors
 import pytest
 
 from api import database as database_module
@@ -54,6 +55,12 @@ def test_calls_share_their_connection_s_cursor_unless_it_holds_a_large_result(da
     assert shared.closed and conn._shared is None  # the large text does not stay behind
     assert asyncio.run(db.fetch_values("SELECT generate_series(1, 3)")) == [1, 2, 3]
     assert conn._shared is None  # nor a page of rows
+
+    asyncio.run(db.fetch_value("SELECT 3"))
+    assert conn._shared is not None
+    with pytest.raises(psycopg2.errors.DivisionByZero):
+        asyncio.run(db.fetch_value("SELECT %s::text, 1 / 0", ("x" * 100_000,)))
+    assert conn._shared is None  # nor the long statement of a call that failed
 
 
 def test_a_burst_beyond_the_pool_queues_and_succeeds(database):

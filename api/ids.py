@@ -20,6 +20,14 @@ _RANDOM_BATCH = 10 * 256
 _random = b""
 
 
+def _forget_random() -> None:
+    global _random
+    _random = b""
+
+
+os.register_at_fork(after_in_child=_forget_random)  # a forked process must not repeat its parent's
+
+
 def new_id() -> str:
     """A new ULID, in canonical uppercase, greater than every id this process made before."""
     global _last, _random

@@ -1,7 +1,8 @@
 """Logging set-up: stdlib `logging`, one line per record, timestamps in UTC, and the request id.
 
-Records are formatted where they are made and written by a thread of their own,
-in batches, so the event loop never waits on the write to stderr (`_BatchWriter`).
+Records are stamped with the request id where they are made, then formatted and
+written by a thread of their own, in batches, so the event loop never waits on the
+write to stderr (`_BatchWriter`).
 
 Every line that starts at its first column starts a record: what a client sent
 (a path, a header) reaches a line only escaped (`one_line`), and a traceback's
@@ -56,9 +57,12 @@ class UTCFormatter(logging.Formatter):
     _second: tuple[int, str] = (-1, "")  # the last second written, and its text: most records share it
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        datefmt = datefmt or self.datefmt
+        if datefmt != self.datefmt:
+            return time.strftime(datefmt, time.gmtime(record.created))
         second, text = self._second
         if int(record.created) != second:
-            second, text = int(record.created), time.strftime(self.datefmt, time.gmtime(record.created))
+            second, text = int(record.created), time.strftime(datefmt, time.gmtime(record.created))
             self._second = (second, text)
         return text
 
@@ -115,6 +119,9 @@ class _BatchWriter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self._records.append(record)
+        if self._stopping:  # a record that raced stop_logging(): no batch will come for it
+            self._write_out()
+            return
         if record.levelno >= logging.WARNING:
             self._now.set()
         if not self._pending:

@@ -104,7 +104,9 @@ def created(what: str) -> dict[int | str, dict[str, Any]]:
 def _document(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, less the 422 it adds to every operation: validation failures are 400 here."""
     if app.openapi_schema is None:
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes, tags=app.openapi_tags
+        )
         for path in schema["paths"].values():
             for operation in path.values():
                 operation.get("responses", {}).pop("422", None)

@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
                         after = counters(api.process.pid)
                         if (rung, name) not in best or load.rate > best[rung, name].rate:
                             best[rung, name] = load
-                            requests = load.rate * round(args.seconds)
+                            requests = load.rate * round(args.seconds)  # wrk runs whole seconds
                             costs[rung, name] = (
                                 (after[0] - before[0]) * 1e6 / requests,
                                 (after[1] - before[1]) / requests,

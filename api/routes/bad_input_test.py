@@ -109,3 +109,23 @@ def test_wrong_case_ids_in_body_and_path_still_work(client, app_id):
     created = client.post(CONFIGS, json={"application_id": app_id.lower(), "name": "n", "config": {}}).json()
 
     assert client.get(f"{CONFIGS}/{created['id'].lower()}").json()["application_id"] == app_id
+
+
+@pytest.mark.parametrize("path", [APPS, CONFIGS])
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"{bad", {}, 400),  # no Content-Type: FastAPI reads it as JSON first, and refuses it
+        (b'{"name": "x"}', {}, 415),  # no Content-Type, but JSON: still not declared
+        (b"", {}, 415),
+        (b"{bad", {"content-type": "text/plain"}, 415),
+        (b'{"name": "x"}', {"content-type": "application/x-www-form-urlencoded"}, 415),
+        (b"{bad", {"content-type": "application/merge-patch+json"}, 400),
+    ],
+)
+def test_a_body_not_declared_json_is_415_in_the_order_fastapi_answers(client, rows, path, body, headers, status):
+    problem_body = client.post(path, content=body, headers=headers)
+
+    assert problem_body.status_code == status, problem_body.text
+    assert problem_body.headers["content-type"] == "application/problem+json"
+    nothing_stored(rows)

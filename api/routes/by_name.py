@@ -37,6 +37,7 @@ def _names(request: Request) -> list[str]:
 
 
 async def _by_name(request: Request) -> Response:
+    conditional.wait_of(request)  # a bad `wait` is refused before the names, as it always was
     match _names(request):
         case [application]:
             return await conditional.get(request, "SELECT app_get_by_name(%s)", application)

@@ -53,3 +53,11 @@ def test_if_none_match_gives_304(client):
     response = client.get(url("billing"), headers={"If-None-Match": tag})
 
     assert response.status_code == 304 and response.content == b"" and response.headers["etag"] == tag
+
+
+def test_a_bad_wait_is_refused_before_the_names_are_read(client):
+    # A name with an encoded "/" that matches no route, and a bad wait: the wait is what is wrong first.
+    response = client.get(f"{BY_NAME}/a%2Fb/x", params={"wait": "abc"}, headers={"If-None-Match": "*"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["loc"] == ["query", "wait"]
