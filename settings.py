@@ -61,6 +61,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds a stopping server (SIGTERM) gives requests in flight to finish."
     )
     log_level: LogLevel = Field(default="INFO", description="Level of the stdlib root logger.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text: one readable line per record; json: one JSON object per line, for a log store.",
+    )
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
     workers: int = Field(

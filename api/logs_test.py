@@ -1,3 +1,4 @@
+import json
 import logging
 import re
 import time
@@ -110,3 +111,23 @@ def test_a_traceback_is_indented_so_only_records_start_a_line(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert len([line for line in lines if not line.startswith(" ")]) == 1
     assert all(line.isprintable() for line in lines)
+
+
+def test_json_records_are_one_object_a_line_with_the_exception(capsys):
+    configure_logging("INFO", "json")
+    token = request_id.set("req-9")
+    try:
+        raise ValueError("boom" + FORGED)
+    except ValueError:
+        logging.getLogger("api.test").exception("failed on %s", "a\u2028b\nc")
+    finally:
+        request_id.reset(token)
+    stop_logging()
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.isascii() and line.isprintable()
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["logger"] == "api.test" and entry["request_id"] == "req-9"
+    assert entry["message"] == "failed on a\u2028b\nc"
+    assert "ValueError: boom" in entry["exception"] and "Traceback" in entry["exception"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])

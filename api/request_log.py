@@ -69,5 +69,15 @@ class RequestLog:
                 await problem_response(InternalError())(scope, receive, send_with_id)
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status_sent or 500, elapsed_ms)
+            method, status = scope["method"], status_sent or 500
+            route = scope.get("route")  # set by the router: the template, never the path with its ids
+            client = scope.get("client")
+            fields = {
+                "method": method,
+                "route": getattr(route, "path_format", None),
+                "status": status,
+                "duration_ms": round(elapsed_ms, 1),
+                "client": client[0] if client else None,
+            }
+            log.info("%s %s %d %.1fms", method, scope["path"], status, elapsed_ms, extra=fields)
             request_id.reset(token)

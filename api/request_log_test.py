@@ -1,3 +1,4 @@
+import json
 import logging
 import re
 
@@ -52,3 +53,35 @@ def test_a_path_cannot_forge_or_restyle_a_log_line(migrated_dsn, launch_api):
     assert all(line.isprintable() for line in lines)
     assert all(re.match(r"\d{4}-\d\d-\d\dT", line) or line.startswith(" ") for line in lines)
     assert "/api/v1/applications/\\x0a2026-01-01T00:00:00.000Z INFO" in requests[0]
+
+
+def test_with_log_format_json_each_request_is_one_json_object_with_its_fields(migrated_dsn, launch_api):
+    process, base, log = launch_api(migrated_dsn, LOG_FORMAT="json")
+    missing = httpx.get(f"{base}/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV", headers={"X-Request-ID": "json-1"})
+    forged = httpx.get(f"{base}/api/v1/x%0A%7B%22level%22:%22CRITICAL%22%7D%E2%80%A8%1B[31m")
+    process.terminate()
+    process.wait(15)
+
+    lines = log.read_text().splitlines()
+    assert all(line.isascii() and line.isprintable() for line in lines)
+    entries = [json.loads(line) for line in lines]  # every line, uvicorn's own included
+    assert {"time", "level", "logger", "message", "request_id"} <= set(entries[0])
+    [request] = [e for e in entries if e["request_id"] == "json-1"]
+    assert missing.status_code == 404
+    assert request | {"time": None, "duration_ms": None, "message": None} == {
+        "time": None,
+        "level": "INFO",
+        "logger": "api.requests",
+        "message": None,
+        "request_id": "json-1",
+        "method": "GET",
+        "route": "/api/v1/applications/{application_id}",
+        "status": 404,
+        "duration_ms": None,
+        "client": "127.0.0.1",
+    }
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", request["time"])
+    assert isinstance(request["duration_ms"], float)
+    [unrouted] = [e for e in entries if e.get("status") == 404 and e.get("route") is None]
+    assert forged.status_code == 404
+    assert "\n" in unrouted["message"] and "\u2028" in unrouted["message"]  # data inside the object
