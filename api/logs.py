@@ -223,6 +223,11 @@ def _install(handler: logging.Handler) -> None:
     root.addHandler(handler)
 
 
+def structured() -> bool:
+    """Whether records are written as JSON, with the fields a request's line carries."""
+    return _format == "json"
+
+
 def configure_logging(level: str, log_format: str = "text") -> None:
     """Send every logger's records to stderr at `level`, as text lines or JSON objects
     (`log_format`); handlers others installed stay."""

@@ -14,6 +14,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api import logs
 from api.errors import InternalError
 from api.logs import request_id
 from api.problems import problem_response
@@ -70,14 +71,19 @@ class RequestLog:
         finally:
             elapsed_ms = (time.perf_counter() - started) * 1000
             method, status = scope["method"], status_sent or 500
-            route = scope.get("route")  # set by the router: the template, never the path with its ids
-            client = scope.get("client")
-            fields = {
-                "method": method,
-                "route": getattr(route, "path_format", None),
-                "status": status,
-                "duration_ms": round(elapsed_ms, 1),
-                "client": client[0] if client else None,
-            }
+            # The fields only where a format writes them: handing them over cost 5 µs a request.
+            fields = _fields(scope, method, status, elapsed_ms) if logs.structured() else None
             log.info("%s %s %d %.1fms", method, scope["path"], status, elapsed_ms, extra=fields)
             request_id.reset(token)
+
+
+def _fields(scope: Scope, method: str, status: int, elapsed_ms: float) -> dict[str, object]:
+    route = scope.get("route")  # set by the router: the template, never the path with its ids
+    client = scope.get("client")
+    return {
+        "method": method,
+        "route": getattr(route, "path_format", None),
+        "status": status,
+        "duration_ms": round(elapsed_ms, 1),
+        "client": client[0] if client else None,
+    }
