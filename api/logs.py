@@ -45,27 +45,27 @@ def one_line(text: str) -> str:
     return _UNSAFE.sub(_escape, text)
 
 
+_last_second: tuple[int, str] = (-1, "")  # the last second written, and its text: most records share it
+
+
+def _utc_time(record: logging.LogRecord) -> str:
+    """The record's time in UTC to the millisecond, as RFC 3339 writes it: 2026-11-27T12:00:00.123Z."""
+    global _last_second
+    second, text = _last_second
+    if int(record.created) != second:
+        second, text = int(record.created), time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+        _last_second = (second, text)
+    return f"{text}.{int(record.msecs):03d}Z"
+
+
 class UTCFormatter(logging.Formatter):
     """`time level logger [request id]: message`, the message on one line; tracebacks indented below it."""
 
-    converter = time.gmtime
-
     def __init__(self) -> None:
-        super().__init__(
-            "%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s [%(request_id)s]: %(message)s", "%Y-%m-%dT%H:%M:%S"
-        )
-
-    _second: tuple[int, str] = (-1, "")  # the last second written, and its text: most records share it
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s")
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        datefmt = datefmt or self.datefmt
-        if datefmt != self.datefmt:
-            return time.strftime(datefmt, time.gmtime(record.created))
-        second, text = self._second
-        if int(record.created) != second:
-            second, text = int(record.created), time.strftime(datefmt, time.gmtime(record.created))
-            self._second = (second, text)
-        return text
+        return _utc_time(record)
 
     def format(self, record: logging.LogRecord) -> str:
         # Formatter.format() without its cache of the traceback text, which another handler
@@ -95,13 +95,9 @@ class JsonFormatter(logging.Formatter):
 
     REQUEST_FIELDS = ("method", "route", "status", "duration_ms", "client")
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._seconds = UTCFormatter()  # its per-second timestamp text
-
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": f"{self._seconds.formatTime(record)}.{int(record.msecs):03d}Z",
+            "time": _utc_time(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),

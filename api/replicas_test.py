@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 import migrations
 from api.app import create_app
-from devtools.embedded import EmbeddedPostgres, throwaway_cluster
+from devtools.embedded import EmbeddedPostgres, own_migrated_cluster
 from devtools.live_api import psql as query
 from settings import Settings
 
@@ -21,22 +21,13 @@ MAX_LAG = 0.5
 @pytest.fixture(scope="module")
 def servers() -> Iterator[tuple[EmbeddedPostgres, EmbeddedPostgres]]:
     """A migrated primary and its streaming standby (each test leaves both running)."""
-    primary = throwaway_cluster()
-    standby = None
-    try:
-        primary.init()
-        primary.start()
-        primary.create_database("app")
-        conn = migrations.connect(primary.dsn("app"))
-        migrations.up(conn, say=lambda line: None)
-        conn.close()
+    with own_migrated_cluster() as primary:
         standby = primary.standby(primary.root.parent / f"{primary.root.name}-standby", primary.port)
-        standby.start()
-        yield primary, standby
-    finally:
-        if standby is not None:
+        try:
+            standby.start()
+            yield primary, standby
+        finally:
             standby.remove()
-        primary.remove()
 
 
 def replicated(primary: EmbeddedPostgres, standby: EmbeddedPostgres) -> None:

@@ -8,9 +8,8 @@ import httpx
 import psycopg2
 import pytest
 
-import migrations
 from api.app import create_app
-from devtools.embedded import throwaway_cluster
+from devtools.embedded import own_migrated_cluster
 from devtools.live_api import held, long_poll, psql, served, sse
 from settings import Settings
 
@@ -21,17 +20,8 @@ POOL = 4
 @pytest.fixture(scope="module")
 def own_cluster():
     """A cluster of these tests' own, since they stop and start it (each leaves it running)."""
-    server = throwaway_cluster()
-    try:
-        server.init()
-        server.start()
-        server.create_database("app")
-        conn = migrations.connect(server.dsn("app"))
-        migrations.up(conn, say=lambda line: None)
-        conn.close()
+    with own_migrated_cluster() as server:
         yield server
-    finally:
-        server.remove()
 
 
 def api_connections(dsn: str) -> int:

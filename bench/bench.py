@@ -61,7 +61,7 @@ TARGETS = {
     "vs_peer": 0.8,
 }
 WATCHERS = 10_000
-# What the API and its peer (bench/peer.py) both serve, compared in one stage.
+# What the API and its peer (bench/peer.py) both serve, compared in one stage and by bench.ladder.
 PEER_ROUTES = ("healthz", "get_app", "post_app")
 
 
@@ -253,6 +253,54 @@ def seed_list(dsn: str, applications: int) -> None:
 def cpu_seconds(pid: int) -> float:
     utime, stime = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[11:13]
     return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
+
+
+def counters(pid: int) -> tuple[float, int]:
+    """A process's CPU seconds so far, and its context switches, voluntary or not, in every thread."""
+    switches = sum(
+        int(count)
+        for status in Path(f"/proc/{pid}/task").glob("*/status")
+        for count in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", status.read_text(), re.M)
+    )
+    return cpu_seconds(pid), switches
+
+
+@dataclass
+class Best:
+    """A server's best run of a route, and what each request cost its process in that run."""
+
+    load: Load
+    cpu_us: float
+    switches: float
+
+
+def peer_routes(app_env: dict[str, str]) -> dict[str, tuple[str, Path | None, dict[str, str]]]:
+    """Each of PEER_ROUTES as wrk drives it: a path, a Lua script and the script's environment."""
+    return {
+        "healthz": ("/healthz", None, {}),
+        "get_app": ("", BENCH / "get_app.lua", app_env),
+        "post_app": ("", BENCH / "post_app.lua", {}),
+    }
+
+
+def alternating(
+    servers: dict[str, ApiProcess], app_env: dict[str, str], rounds: int, seconds: float
+) -> dict[tuple[str, str], Best]:
+    """Each of PEER_ROUTES against each server in turn, `rounds` times over; each server keeps its
+    best run of each route, so that drift on a shared machine favours none."""
+    best: dict[tuple[str, str], Best] = {}
+    for name, (path, script, env) in peer_routes(app_env).items():
+        for _ in range(rounds):
+            for server, api in servers.items():
+                before = counters(api.process.pid)
+                load = wrk(api.base + path, CONCURRENCY, seconds, script, **env)
+                after = counters(api.process.pid)
+                if (server, name) not in best or load.rate > best[server, name].load.rate:
+                    requests = load.rate * round(seconds)  # wrk runs whole seconds
+                    cpu_us, switches = (after[0] - before[0]) * 1e6 / requests, (after[1] - before[1]) / requests
+                    best[server, name] = Best(load, cpu_us, switches)
+        stage(f"  {name}: " + ", ".join(f"{server} {best[server, name].load.rate:,.0f}/s" for server in servers))
+    return best
 
 
 def until_idle(pid: int, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
@@ -631,26 +679,14 @@ class Bench:
             http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
 
     def peer(self) -> None:
-        """The API against its peer (bench/peer.py: FastAPI on asyncpg) on the same database: the two
-        alternate, twice per route, and each keeps its better run, so that drift favours neither."""
-        seconds, http = self.args.seconds, self.results.http
-        routes = {
-            "healthz": ("/healthz", None, {}),
-            "get_app": ("", BENCH / "get_app.lua", self.app_env),
-            "post_app": ("", BENCH / "post_app.lua", {}),
-        }
+        """The API against its peer (bench/peer.py: FastAPI on asyncpg) on the same database,
+        alternating, twice per route, each keeping its better run."""
         peer = serving(self.main_dsn, self.workdir / "peer.log", command=("-m", "bench.peer"),
                        POOL_SIZE=str(self.args.pool_size))  # fmt: skip
         with self.api(self.main_dsn, "api-beside-peer.log") as api, peer as other:
-            for name, (path, script, env) in routes.items():
-                runs: dict[str, list[Load]] = {"ours": [], "peer": []}
-                for _ in range(2):
-                    for side, server in (("ours", api), ("peer", other)):
-                        runs[side].append(wrk(server.base + path, CONCURRENCY, seconds / 2, script, **env))
-                for side, loads in runs.items():
-                    http[f"{side}: {name}_c16"] = max(loads, key=lambda load: load.rate)
-                stage(f"  {name}: ours {http[f'ours: {name}_c16'].rate:,.0f}/s, "
-                      f"peer {http[f'peer: {name}_c16'].rate:,.0f}/s")  # fmt: skip
+            best = alternating({"ours": api, "peer": other}, self.app_env, 2, self.args.seconds / 2)
+        for (side, name), run in best.items():
+            self.results.http[f"{side}: {name}_c16"] = run.load
 
     def two_workers(self) -> None:
         seconds, http = self.args.seconds, self.results.http

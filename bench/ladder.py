@@ -10,7 +10,6 @@ them. Prints a table of requests per second and each one's ratio to the peer.
 """
 
 import argparse
-import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +17,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.bench import BENCH, CONCURRENCY, PEER_ROUTES, Load, cpu_seconds, prepare, seed_main, sql, stage, wrk
+from bench.bench import PEER_ROUTES, Best, alternating, prepare, seed_main, sql, stage
 from devtools.api_process import ApiProcess
 from devtools.embedded import throwaway_cluster
 from settings import PROJECT_ROOT
@@ -32,27 +31,15 @@ def worktree(revision: str, parent: Path) -> Path:
     return place
 
 
-def counters(pid: int) -> tuple[float, int]:
-    """A process's CPU seconds so far, and its context switches, voluntary or not, in every thread."""
-    switches = sum(
-        int(count)
-        for status in Path(f"/proc/{pid}/task").glob("*/status")
-        for count in re.findall(r"^(?:non)?voluntary_ctxt_switches:\s+(\d+)", status.read_text(), re.M)
-    )
-    return cpu_seconds(pid), switches
-
-
-def table(
-    rungs: list[str], best: dict[tuple[str, str], Load], costs: dict[tuple[str, str], tuple[float, float]]
-) -> str:
+def table(rungs: list[str], best: dict[tuple[str, str], Best]) -> str:
     lines = [
         "| revision | " + " | ".join(f"{n} (/s) | / peer | CPU µs | switches" for n in PEER_ROUTES) + " |",
         "|---|" + "---:|---:|---:|---:|" * len(PEER_ROUTES),
     ]
     for rung in rungs:
         cells = [
-            f"{best[rung, n].rate:,.0f} | {best[rung, n].rate / best['peer', n].rate:.2f} | "
-            f"{costs[rung, n][0]:.0f} | {costs[rung, n][1]:.1f}"
+            f"{best[rung, n].load.rate:,.0f} | {best[rung, n].load.rate / best['peer', n].load.rate:.2f} | "
+            f"{best[rung, n].cpu_us:.0f} | {best[rung, n].switches:.1f}"
             for n in PEER_ROUTES
         ]
         lines.append(f"| {rung} | " + " | ".join(cells) + " |")
@@ -79,11 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dsn = prepare(cluster, "bench")
         app_ids, _ = seed_main(dsn, args.applications, workdir)
-        routes = {
-            "healthz": ("/healthz", None, {}),
-            "get_app": ("", BENCH / "get_app.lua", {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}),
-            "post_app": ("", BENCH / "post_app.lua", {}),
-        }
+        app_env = {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}
         with ExitStack() as servers:
             running: dict[str, ApiProcess] = {}
             for rung in args.rungs:
@@ -95,24 +78,8 @@ def main(argv: list[str] | None = None) -> int:
             running["peer"] = servers.enter_context(
                 ApiProcess(dsn, workdir / "peer.log", command=("-m", "bench.peer"), POOL_SIZE="16")
             )
-            best: dict[tuple[str, str], Load] = {}
-            costs: dict[tuple[str, str], tuple[float, float]] = {}  # of the best run: CPU µs, switches
-            for name in PEER_ROUTES:
-                path, script, env = routes[name]
-                for _ in range(args.rounds):
-                    for rung, api in running.items():
-                        before = counters(api.process.pid)
-                        load = wrk(api.base + path, CONCURRENCY, args.seconds, script, **env)
-                        after = counters(api.process.pid)
-                        if (rung, name) not in best or load.rate > best[rung, name].rate:
-                            best[rung, name] = load
-                            requests = load.rate * round(args.seconds)  # wrk runs whole seconds
-                            costs[rung, name] = (
-                                (after[0] - before[0]) * 1e6 / requests,
-                                (after[1] - before[1]) / requests,
-                            )
-                stage(f"  {name} done")
-        print("\n" + table(list(running), best, costs))
+            best = alternating(running, app_env, args.rounds, args.seconds)
+        print("\n" + table(list(running), best))
         return 0
     finally:
         cluster.remove()

@@ -259,6 +259,27 @@ def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
     return EmbeddedPostgres(root=root, port=5432, listen_tcp=False, ephemeral=True, os_user=os_user)
 
 
+@contextmanager
+def own_migrated_cluster(dbname: str = "app") -> Iterator[EmbeddedPostgres]:
+    """A throw-away cluster, started, with `dbname` migrated: for tests that stop it or stream
+    from it, and so cannot share the suite's. Removed on exit."""
+    import migrations  # here: migrations.py imports this module for its development cluster
+
+    server = throwaway_cluster()
+    try:
+        server.init()
+        server.start()
+        server.create_database(dbname)
+        conn = migrations.connect(server.dsn(dbname))
+        try:
+            migrations.up(conn, say=lambda line: None)
+        finally:
+            conn.close()
+        yield server
+    finally:
+        server.remove()
+
+
 def _standby_place(settings: Settings) -> tuple[Path, int]:
     """Where `make standby-start` keeps its standby: beside the development cluster, on the next port."""
     return development_cluster(settings).root.parent / "standby", settings.embedded_port + 1
