@@ -65,6 +65,17 @@ class Settings(BaseSettings):
         default="text",
         description="text: one readable line per record; json: one JSON object per line, for a log store.",
     )
+    metrics: bool = Field(
+        default=True, description="Record Prometheus metrics and serve them at /metrics; off: neither."
+    )
+    metrics_port: int = Field(
+        default=0,
+        ge=0,
+        le=65535,
+        description="0: /metrics is served on PORT with the API; else only on this port (bound on METRICS_HOST), "
+        "so that it need not be public.",
+    )
+    metrics_host: str = Field(default="", description="Address the METRICS_PORT server binds; empty: HOST.")
     host: str = Field(default="127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP server binds.")
     workers: int = Field(

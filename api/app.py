@@ -8,7 +8,7 @@ long-poll has been answered.
 """
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import psycopg2.extensions
@@ -19,10 +19,11 @@ from api.body_guard import BodyGuard
 from api.database import Database
 from api.listener import Listener
 from api.logs import configure_logging, stop_logging
+from api.metrics import Metrics, PoolMetrics, serve
 from api.readiness import Readiness
 from api.replicas import Reads, Standby
 from api.request_log import RequestLog
-from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health, index_paths
+from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health, index_paths, scrape
 from api.watch import HeldResponses, Watchers
 from settings import Settings
 
@@ -34,6 +35,7 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format)
+    metrics = Metrics() if settings.metrics else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not dsn:
             # The app never starts a database itself: `python -m api` resolves one before serving.
             raise RuntimeError("DATABASE_URL is not set; `make run` (python -m api) starts the embedded server")
-        database = _pool(settings, dsn, "appconfig-api", timeout=settings.pool_timeout)
+        database = _pool(
+            settings, dsn, "appconfig-api", timeout=settings.pool_timeout, metrics=_recorder(metrics, "primary")
+        )
         database.open()
         app.state.database = database
         lag = settings.max_replica_lag
@@ -50,7 +54,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"standby {number}",
                 _where(url),
                 # A standby's pool waits briefly: a read that finds it full goes to the primary.
-                _pool(settings, url, "appconfig-api-read", timeout=min(settings.pool_timeout, lag / 2)),
+                _pool(
+                    settings,
+                    url,
+                    "appconfig-api-read",
+                    timeout=min(settings.pool_timeout, lag / 2),
+                    metrics=_recorder(metrics, f"standby {number}"),
+                ),
                 _pool(settings, url, "appconfig-lag-check", size=1, timeout=lag / 2),
             )
             for number, url in enumerate(settings.read_urls, start=1)
@@ -60,8 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await reads.start()
         app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
         watchers = app.state.watchers = Watchers(database)
-        listener = Listener(settings.listen_database_url or dsn, watchers, connect_timeout=settings.connect_timeout)
+        listener = Listener(
+            settings.listen_database_url or dsn,
+            watchers,
+            connect_timeout=settings.connect_timeout,
+            reconnects=metrics.listener_reconnects if metrics else None,
+        )
         listener.start()
+        stop_metrics_server = _watch(metrics, settings, dsn, database, reads, watchers)
         restore_signals = process.close_on_signal(watchers)
         process.raise_open_files_limit()
         process.tune_garbage_collection()
@@ -70,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             restore_signals()
+            stop_metrics_server()
             watchers.close()
             await listener.stop()
             await reads.stop()
@@ -101,13 +118,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.metrics = metrics
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HeldResponses)  # inside RequestLog, which logs a long-poll when it is answered
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, metrics=metrics)
     problems.install(app)
 
     # Routes are tried in order: the probes first, as they are asked most often and cheaply.
     app.include_router(health.router)
+    if metrics is not None and not settings.metrics_port:
+        app.include_router(scrape.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(by_name.router)  # first: /applications/{id}/… would take "by-name" for an id
     api.include_router(applications.router)
@@ -121,7 +141,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _pool(settings: Settings, dsn: str, name: str, *, size: int | None = None, timeout: float) -> Database:
+def _pool(
+    settings: Settings,
+    dsn: str,
+    name: str,
+    *,
+    size: int | None = None,
+    timeout: float,
+    metrics: PoolMetrics | None = None,
+) -> Database:
     return Database(
         dsn,
         size or settings.pool_min_size,
@@ -130,7 +158,32 @@ def _pool(settings: Settings, dsn: str, name: str, *, size: int | None = None, t
         statement_timeout_ms=settings.statement_timeout_ms,
         connect_timeout=settings.connect_timeout,
         application_name=name,
+        metrics=metrics,
     )
+
+
+def _recorder(metrics: Metrics | None, database: str) -> PoolMetrics | None:
+    return metrics.pool(database) if metrics is not None else None
+
+
+def _watch(
+    metrics: Metrics | None, settings: Settings, dsn: str, database: Database, reads: Reads, watchers: Watchers
+) -> Callable[[], None]:
+    """Let the metrics read the live objects; serve them on METRICS_PORT when it is set. Returns
+    what stops that. (In multiprocess mode the workers' supervisor serves METRICS_PORT: api.serve.)"""
+    if metrics is None:
+        return lambda: None
+    pools = [("primary", database)] + [(standby.label, standby.db) for standby in reads.standbys]
+    metrics.watch(pools, reads, watchers, dsn, settings.connect_timeout)
+    if not settings.metrics_port or metrics.multiprocess:
+        return metrics.unwatch
+    stop_server = serve(metrics.scrape_registry(), settings.metrics_host or settings.host, settings.metrics_port)
+
+    def stop() -> None:
+        stop_server()
+        metrics.unwatch()
+
+    return stop
 
 
 def _where(url: str) -> str:

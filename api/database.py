@@ -21,6 +21,7 @@ import asyncio
 import contextvars
 import logging
 import select
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -30,6 +31,8 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.extras
 import psycopg2.pool
+
+from api.metrics import PoolMetrics
 
 log = logging.getLogger(__name__)
 
@@ -120,11 +123,12 @@ class Database:
         statement_timeout_ms: int = 0,
         connect_timeout: int = 2,
         application_name: str = "appconfig-api",
+        metrics: PoolMetrics | None = None,
     ) -> None:
         self._dsn = dsn
         self._application_name = application_name
         self._min_size = min_size
-        self._max_size = max_size
+        self.max_size = max_size
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         # Each pool gets its own connection class, carrying its statement timeout.
@@ -132,10 +136,13 @@ class Database:
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._slots = asyncio.Semaphore(max_size)
+        self._metrics = metrics
+        self.in_use = 0  # calls holding a slot now
+        self.waiting = 0  # calls waiting for one
 
     def open(self) -> None:
         """Open the pool; a database that cannot be reached now is retried on each call."""
-        self._executor = ThreadPoolExecutor(max_workers=self._max_size, thread_name_prefix="db")
+        self._executor = ThreadPoolExecutor(max_workers=self.max_size, thread_name_prefix="db")
         try:
             self._pool = self._new_pool(self._min_size)
         except psycopg2.OperationalError as exc:
@@ -145,7 +152,7 @@ class Database:
     def _new_pool(self, min_size: int) -> psycopg2.pool.ThreadedConnectionPool:
         return psycopg2.pool.ThreadedConnectionPool(
             min_size,
-            self._max_size,
+            self.max_size,
             self._dsn,
             connection_factory=self._connection_class,
             cursor_factory=psycopg2.extras.RealDictCursor,
@@ -169,21 +176,28 @@ class Database:
     async def slot(self) -> AsyncIterator[None]:
         """Wait, at most the pool timeout, until a connection is certain to be free."""
         if self._slots.locked():
+            self.waiting += 1
             try:
                 await asyncio.wait_for(self._slots.acquire(), self._timeout)
             except TimeoutError:
+                if self._metrics is not None:
+                    self._metrics.timed_out()
                 raise PoolTimeout(f"no database connection free within {self._timeout:g} s") from None
+            finally:
+                self.waiting -= 1
         else:
             await self._slots.acquire()  # free: no timer needed
+        self.in_use += 1
         try:
             yield
         finally:
+            self.in_use -= 1
             self._slots.release()
 
     def _checkout(self) -> psycopg2.extensions.connection:
         assert self._pool is not None, "Database.open() was not called"
         # Every idle connection may have died with a server restart: try each at most once.
-        for _ in range(self._max_size):
+        for _ in range(self.max_size):
             conn = self._pool.getconn()
             if _usable(conn):
                 return conn
@@ -227,15 +241,21 @@ class Database:
             answer = loop.create_future()
             # Run in this request's context, so the thread's log records carry its request id.
             context = contextvars.copy_context()
+            metrics = self._metrics
 
             def call() -> None:
                 # The result goes straight to the loop's future: run_in_executor's chaining of two
                 # futures costs a lock, a condition and callbacks on both sides per call.
+                started = time.perf_counter()
                 try:
                     rows = context.run(self._run, statement, params, idempotent, whole_rows)
                 except BaseException as exc:
+                    if metrics is not None:
+                        metrics.call(statement, time.perf_counter() - started, exc)
                     loop.call_soon_threadsafe(_settle, answer, None, exc)
                 else:
+                    if metrics is not None:
+                        metrics.call(statement, time.perf_counter() - started, None)
                     loop.call_soon_threadsafe(_settle, answer, rows, None)
 
             job = self._executor.submit(call)

@@ -11,6 +11,7 @@ import logging
 
 import psycopg2
 import psycopg2.extensions
+from prometheus_client import Counter
 
 from api.watch import CHANNEL, Watchers
 
@@ -23,10 +24,13 @@ class Listener:
 
     BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
 
-    def __init__(self, dsn: str, watchers: Watchers, *, connect_timeout: int = 2) -> None:
+    def __init__(
+        self, dsn: str, watchers: Watchers, *, connect_timeout: int = 2, reconnects: Counter | None = None
+    ) -> None:
         self._dsn = dsn
         self._watchers = watchers
         self._connect_timeout = connect_timeout
+        self._reconnects = reconnects
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -56,6 +60,7 @@ class Listener:
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         failures = 0
+        connected_before = False
         while True:
             try:
                 conn = await asyncio.to_thread(self._connect)
@@ -67,7 +72,9 @@ class Listener:
                 continue
             if failures:
                 log.info("listener connected again after %d attempts", failures)
-            failures = 0
+            if connected_before and self._reconnects is not None:
+                self._reconnects.inc()
+            failures, connected_before = 0, True
             lost = loop.create_future()
             fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it
             loop.add_reader(fd, self._receive, conn, lost)

@@ -14,13 +14,15 @@ import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from api.watch import Watchers
+if TYPE_CHECKING:  # `python -m api` imports this module before any of the app's
+    from api.watch import Watchers
 
 log = logging.getLogger(__name__)
 
 
-def close_on_signal(watchers: Watchers) -> Callable[[], None]:
+def close_on_signal(watchers: "Watchers") -> Callable[[], None]:
     """Answer the long-polls and end the streams as soon as SIGTERM or SIGINT arrives.
 
     The server waits for every open request before the lifespan ends, so closing them only

@@ -47,6 +47,7 @@ class Standby:
     db: Database  # the reads' pool
     lag_check: Database  # one connection for the lag checks
     fresh_until: float = 0.0  # monotonic time until which its reads are within the bound
+    replayed_at: float | None = None  # when the primary was at the newest position it has replayed
     reachable: bool = False
 
     @property
@@ -207,6 +208,7 @@ class Reads:
         standby.reachable = True
         if position is not None and replayed:
             standby.fresh_until = started + self.max_lag
+            standby.replayed_at = started
 
     def problems(self) -> list[str]:
         """What /readyz reports of the standbys: those that cannot serve reads now."""

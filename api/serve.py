@@ -10,6 +10,9 @@ import argparse
 import logging
 import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import uvicorn
 
@@ -28,7 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
 
-    if not settings.database_url:
+    dsn = settings.database_url
+    if not dsn:
         # Development only: with a DATABASE_URL the service never imports the dev tools.
         from devtools.embedded import development_cluster
 
@@ -51,18 +55,42 @@ def main(argv: list[str] | None = None) -> int:
         cpu = process.pin_to_one_cpu()
         if cpu is not None:
             log.info("serving on CPU %d only (PIN_CPU)", cpu)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        reload=args.reload,
-        workers=None if args.reload else settings.workers,
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-        log_config=None,  # keep the stdlib logging set up by configure_logging
-        access_log=False,  # api.request_log writes one line per request instead
-    )
+    several = (settings.workers > 1 and not args.reload) or bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    with _metrics_of_workers(settings, dsn, several=several):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            reload=args.reload,
+            workers=None if args.reload else settings.workers,
+            timeout_graceful_shutdown=settings.shutdown_timeout,
+            log_config=None,  # keep the stdlib logging set up by configure_logging
+            access_log=False,  # api.request_log writes one line per request instead
+        )
     return 0
+
+
+@contextmanager
+def _metrics_of_workers(settings: Settings, dsn: str, *, several: bool) -> Iterator[None]:
+    """With several workers: their metrics counted into files that every scrape adds up (api.metrics),
+    in a directory made for this run unless PROMETHEUS_MULTIPROC_DIR names one (which also asks for
+    this mode); and METRICS_PORT, which the workers cannot all bind, served by this process, their
+    supervisor."""
+    if not (settings.metrics and several):
+        yield
+        return
+    with ExitStack() as stack:
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="appconfig-metrics-")
+            )
+        if settings.metrics_port:
+            from api import metrics  # only now: prometheus-client reads the directory when imported
+
+            registry = metrics.supervisor_registry(dsn, settings.connect_timeout)
+            stack.callback(metrics.serve(registry, settings.metrics_host or settings.host, settings.metrics_port))
+        yield
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from api.database import Database, PoolTimeout
 from api.errors import ApiError, from_database_error
 from api.etags import etag, none_match
+from api.metrics import UNTIMED
 from api.problems import database_problem, problem_response
 
 log = logging.getLogger(__name__)
@@ -419,6 +420,7 @@ class HeldResponses:
         held = scope.pop(Held.SCOPE_KEY, None) if scope["type"] == "http" else None
         if held is None:
             return
+        scope[UNTIMED] = True  # its duration is the client's wait
         # A client that goes away (a proxy's shorter timeout) stops waiting at once, not at its wait's end.
         gone = asyncio.ensure_future(self._until_disconnected(receive, held.waiter))
         try:

@@ -5,6 +5,7 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from api.deps import primary
+from api.metrics import UNTIMED
 from api.models import UlidText
 from api.openapi import problems
 from api.watch import Stream, Watchers
@@ -47,6 +48,7 @@ class EventStream(StreamingResponse):
         self.watchers, self.stream = watchers, stream
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope[UNTIMED] = True  # open as long as the client listens
         try:
             await super().__call__(scope, receive, send)
         finally:
