@@ -12,6 +12,7 @@ import migrations
 from api.app import create_app
 from devtools.embedded import EmbeddedPostgres, own_migrated_cluster
 from devtools.live_api import psql as query
+from devtools.scrape import moved, scrape, value
 from settings import Settings
 
 APPS = "/api/v1/applications"
@@ -90,9 +91,19 @@ def test_reads_come_from_a_fresh_standby_and_never_from_one_past_the_lag_bound(s
         renamed = client.put(f"{APPS}/{app['id']}", json={"name": app["name"] + "-renamed"})
         # Within the bound the standby may answer, and it has not replayed the rename: the proof
         # that it serves the read. Past the bound it is skipped.
+        before = scrape(client)
         assert client.get(f"{APPS}/{app['id']}").json()["name"] == app["name"]
+        after = scrape(client)
+        assert value(after, "appconfig_standby_in_use", standby="standby 1") == 1
+        assert 0 <= value(after, "appconfig_standby_lag_seconds", standby="standby 1") < MAX_LAG
+        calls = "appconfig_database_call_duration_seconds_count"
+        assert moved(before, after, calls, database="standby 1", function="app_get") == 1
+        assert value(after, "appconfig_database_pool_size", database="standby 1") == 2
         time.sleep(MAX_LAG + 0.3)
         assert client.get(f"{APPS}/{app['id']}").json()["name"] == renamed.json()["name"]
+        lagging = scrape(client)
+        assert value(lagging, "appconfig_standby_in_use", standby="standby 1") == 0
+        assert value(lagging, "appconfig_standby_lag_seconds", standby="standby 1") > MAX_LAG
         assert [a["id"] for a in client.get(APPS, params={"name": renamed.json()["name"]}).json()] == [app["id"]]
         ready = client.get("/readyz").json()
         assert ready["status"] == "degraded" and "lags" in ready["problems"][0]

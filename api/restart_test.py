@@ -7,10 +7,12 @@ import uuid
 import httpx
 import psycopg2
 import pytest
+from fastapi.testclient import TestClient
 
 from api.app import create_app
 from devtools.embedded import own_migrated_cluster
 from devtools.live_api import held, long_poll, psql, served, sse
+from devtools.scrape import Samples, moved, scrape, value
 from settings import Settings
 
 APPS = "/api/v1/applications"
@@ -169,3 +171,36 @@ def test_watchers_get_the_right_answer_across_a_restart(own_cluster):
     response, _ = result["changed"]
     assert response.status_code == 200 and response.json()["name"] == "renamed"
     assert result["resynced"] < 2 and result["answered"] < 2  # listening again within 2 s of the restart
+
+
+def test_a_stopped_database_shows_in_the_metrics_and_its_return_too(own_cluster):
+    settings = Settings(_env_file=None, database_url=own_cluster.dsn("app"), pool_min_size=1, pool_max_size=2,
+                        connect_timeout=1)  # fmt: skip
+    missing = f"{APPS}/01J5ZK3V8M2Q4R6T8W0Y2A4C6E"
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        before = scrape(client)
+        own_cluster.stop()
+        try:
+            assert client.get(missing).status_code == 503
+            down = until(client, "appconfig_listener_connected", 0)
+        finally:
+            own_cluster.start()
+        up = until(client, "appconfig_listener_connected", 1)
+        assert client.get(missing).status_code == 404
+
+    route = "/api/v1/applications/{application_id}"
+    assert moved(before, down, "appconfig_http_requests_total", method="GET", route=route, status="503") == 1
+    assert moved(before, down, "appconfig_database_call_errors_total", database="primary", function="app_get",
+                 sqlstate="08006") == 1  # fmt: skip
+    assert value(before, "appconfig_database_up") == 1 and value(down, "appconfig_database_up") == 0
+    assert value(up, "appconfig_database_up") == 1
+    assert moved(before, up, "appconfig_listener_reconnects_total") == 1
+
+
+def until(client: TestClient, name: str, wanted: float) -> Samples:
+    """Scrapes until the gauge `name` is `wanted`; the last scrape."""
+    deadline = time.monotonic() + 10
+    while value(samples := scrape(client), name) != wanted:
+        assert time.monotonic() < deadline, f"{name} never {wanted}"
+        time.sleep(0.05)
+    return samples

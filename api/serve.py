@@ -82,9 +82,9 @@ def _metrics_of_workers(settings: Settings, dsn: str, *, several: bool) -> Itera
         return
     with ExitStack() as stack:
         if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = stack.enter_context(
-                tempfile.TemporaryDirectory(prefix="appconfig-metrics-")
-            )
+            directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="appconfig-metrics-"))
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+            stack.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
         if settings.metrics_port:
             from api import metrics  # only now: prometheus-client reads the directory when imported
 

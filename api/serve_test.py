@@ -1,3 +1,4 @@
+import os
 import signal
 import threading
 import time
@@ -20,8 +21,15 @@ def embedded_env(tmp_path, monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "")
     monkeypatch.setenv("EMBEDDED_DIR", str(tmp_path / ".data"))
     monkeypatch.setenv("EMBEDDED_PORT", str(free_port()))
+    monkeypatch.setenv("PIN_CPU", "false")  # main() runs in this test process: it must keep every CPU
     served: list[dict] = []
-    monkeypatch.setattr(serve.uvicorn, "run", lambda app, **options: served.append({"app": app, **options}))
+    monkeypatch.setattr(
+        serve.uvicorn,
+        "run",
+        lambda app, **options: served.append(
+            {"app": app, "metrics_dir": os.environ.get("PROMETHEUS_MULTIPROC_DIR"), **options}
+        ),
+    )
     yield served
     embedded.development_cluster(Settings()).remove()
 
@@ -43,6 +51,10 @@ def test_run_with_nothing_configured_serves_on_a_migrated_embedded_cluster(embed
     monkeypatch.setenv("WORKERS", "3")
     assert serve.main([]) == 0  # the second run reuses the cluster
     assert embedded_env[1]["workers"] == 3
+    # Several workers count into files of a directory made for the run, and gone with it.
+    assert embedded_env[0]["metrics_dir"] is None
+    assert embedded_env[1]["metrics_dir"] and not os.path.exists(embedded_env[1]["metrics_dir"])
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
 
     monkeypatch.setenv("DATABASE_URL", "")
     assert serve.main(["--reload"]) == 0
