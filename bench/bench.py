@@ -59,6 +59,7 @@ TARGETS = {
     "get_with_watchers": 0.8,
     "stream_p50_ms": 20.0,
     "vs_peer": 0.8,
+    "metrics_on_vs_off": 0.95,
 }
 WATCHERS = 10_000
 # What the API and its peer (bench/peer.py) both serve, compared in one stage and by bench.ladder.
@@ -284,12 +285,18 @@ def peer_routes(app_env: dict[str, str]) -> dict[str, tuple[str, Path | None, di
 
 
 def alternating(
-    servers: dict[str, ApiProcess], app_env: dict[str, str], rounds: int, seconds: float
+    servers: dict[str, ApiProcess],
+    app_env: dict[str, str],
+    rounds: int,
+    seconds: float,
+    routes: tuple[str, ...] = PEER_ROUTES,
 ) -> dict[tuple[str, str], Best]:
-    """Each of PEER_ROUTES against each server in turn, `rounds` times over; each server keeps its
-    best run of each route, so that drift on a shared machine favours none."""
+    """Each of `routes` (of PEER_ROUTES) against each server in turn, `rounds` times over; each
+    server keeps its best run of each route, so that drift on a shared machine favours none."""
     best: dict[tuple[str, str], Best] = {}
     for name, (path, script, env) in peer_routes(app_env).items():
+        if name not in routes:
+            continue
         for _ in range(rounds):
             for server, api in servers.items():
                 before = counters(api.process.pid)
@@ -429,6 +436,8 @@ def ratios(results: Results) -> dict[str, float]:
     for name in PEER_ROUTES:
         if f"peer: {name}_c16" in http:  # "ours:" ran beside it, alternating
             out[f"{name}_vs_peer"] = http[f"ours: {name}_c16"].rate / http[f"peer: {name}_c16"].rate
+    if "metrics off: get_app_c16" in http:
+        out["get_app_metrics_on_vs_off"] = http["metrics on: get_app_c16"].rate / http["metrics off: get_app_c16"].rate
     if listing:
         out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
     if "replica: get_app_c16" in http:
@@ -457,6 +466,10 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
         if f"{name}_vs_peer" in r:
             checks.append((f"{name} / the peer's (FastAPI on asyncpg)", f"{r[f'{name}_vs_peer']:.2f}",
                            f">= {TARGETS['vs_peer']}", r[f"{name}_vs_peer"] >= TARGETS["vs_peer"]))  # fmt: skip
+    if "get_app_metrics_on_vs_off" in r:
+        checks.append(("GET app with metrics / without", f"{r['get_app_metrics_on_vs_off']:.2f}",
+                       f">= {TARGETS['metrics_on_vs_off']}",
+                       r["get_app_metrics_on_vs_off"] >= TARGETS["metrics_on_vs_off"]))  # fmt: skip
     for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
         load = http[name]
         ratio = load.p99_ms / load.p50_ms
@@ -688,6 +701,17 @@ class Bench:
         for (side, name), run in best.items():
             self.results.http[f"{side}: {name}_c16"] = run.load
 
+    def metrics(self) -> None:
+        """GET by id from the API recording its metrics and from one that does not (METRICS=false),
+        alternating, twice each, each keeping its better run."""
+        on = self.api(self.main_dsn, "api-metrics-on.log")
+        off = self.api(self.main_dsn, "api-metrics-off.log", METRICS="false")
+        with on as with_metrics, off as without:
+            servers = {"metrics on": with_metrics, "metrics off": without}
+            best = alternating(servers, self.app_env, 2, self.args.seconds / 2, routes=("get_app",))
+        for (side, name), run in best.items():
+            self.results.http[f"{side}: {name}_c16"] = run.load
+
     def two_workers(self) -> None:
         seconds, http = self.args.seconds, self.results.http
         with self.api(self.main_dsn, "api2.log", WORKERS="2") as api:
@@ -809,6 +833,7 @@ STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], 
     ("database ceiling: pgbench app_get, config_get and app_create", Bench.database_ceiling, lambda args: True),
     ("HTTP ceiling and the API: one uvicorn worker, wrk", Bench.one_worker, lambda args: True),
     ("the API beside its peer, FastAPI on asyncpg (bench/peer.py)", Bench.peer, lambda args: True),
+    ("the cost of metrics: GET by id with and without them", Bench.metrics, lambda args: True),
     ("two uvicorn workers", Bench.two_workers, lambda args: not args.quick),
     ("through PgBouncer in transaction pooling", Bench.pgbouncer, lambda args: not args.quick),
     ("watchers: long-polls held and woken, an event stream", Bench.watch, lambda args: bool(args.watchers)),

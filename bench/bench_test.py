@@ -66,6 +66,8 @@ def results(get_rate: float) -> bench.Results:
             "peer: get_app_c16": load(3000, 5, 10),
             "ours: post_app_c16": load(1800, 8, 16),
             "peer: post_app_c16": load(2000, 8, 12),
+            "metrics on: get_app_c16": load(2900, 6, 12),
+            "metrics off: get_app_c16": load(3000, 6, 12),
         },
         database={"app_get_c16": load(20000), "config_get_c16": load(25000), "app_create_c16": load(12000)},
         listing={
@@ -95,6 +97,7 @@ def test_targets_are_judged_from_the_ratios():
     assert verdicts["healthz / the peer's (FastAPI on asyncpg)"] is False  # 0.70
     assert verdicts["get_app / the peer's (FastAPI on asyncpg)"] is True  # 0.83
     assert verdicts["post_app / the peer's (FastAPI on asyncpg)"] is True  # 0.90
+    assert verdicts["GET app with metrics / without"] is True  # 0.97
     assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
 
 
