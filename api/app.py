@@ -9,7 +9,7 @@ long-poll has been answered.
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 import psycopg2.extensions
 from fastapi import APIRouter, FastAPI
@@ -43,55 +43,37 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not dsn:
             # The app never starts a database itself: `python -m api` resolves one before serving.
             raise RuntimeError("DATABASE_URL is not set; `make run` (python -m api) starts the embedded server")
-        database = _pool(
-            settings, dsn, "appconfig-api", timeout=settings.pool_timeout, metrics=_recorder(metrics, "primary")
-        )
-        database.open()
-        app.state.database = database
-        lag = settings.max_replica_lag
-        standbys = [
-            Standby(
-                f"standby {number}",
-                _where(url),
-                # A standby's pool waits briefly: a read that finds it full goes to the primary.
-                _pool(
-                    settings,
-                    url,
-                    "appconfig-api-read",
-                    timeout=min(settings.pool_timeout, lag / 2),
-                    metrics=_recorder(metrics, f"standby {number}"),
-                ),
-                _pool(settings, url, "appconfig-lag-check", size=1, timeout=lag / 2),
-            )
-            for number, url in enumerate(settings.read_urls, start=1)
-        ]
-        lag_check = _pool(settings, dsn, "appconfig-lag-check", size=1, timeout=lag / 2) if standbys else None
-        reads = app.state.reads = Reads(database, lag_check, standbys, lag)
-        await reads.start()
-        app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
-        watchers = app.state.watchers = Watchers(database)
-        listener = Listener(
-            settings.listen_database_url or dsn,
-            watchers,
-            connect_timeout=settings.connect_timeout,
-            reconnects=metrics.listener_reconnects if metrics else None,
-        )
-        listener.start()
-        stop_metrics_server = _watch(metrics, settings, dsn, database, reads, watchers)
-        restore_signals = process.close_on_signal(watchers)
-        process.raise_open_files_limit()
-        process.tune_garbage_collection()
-        log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
+        # Whatever has started is stopped, in the reverse order, also when a later step fails.
         try:
-            yield
+            async with AsyncExitStack() as started:
+                started.callback(log.info, "API stopped: pool closed")
+                database = _pool(
+                    settings, dsn, "appconfig-api", timeout=settings.pool_timeout, metrics=_recorder(metrics, "primary")
+                )
+                started.callback(database.close)
+                database.open()
+                app.state.database = database
+                reads = app.state.reads = _reads(settings, dsn, database, metrics)
+                started.push_async_callback(reads.stop)
+                await reads.start()
+                app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
+                watchers = app.state.watchers = Watchers(database)
+                listener = Listener(
+                    settings.listen_database_url or dsn,
+                    watchers,
+                    connect_timeout=settings.connect_timeout,
+                    reconnected=metrics.listener_reconnects.inc if metrics else lambda: None,
+                )
+                listener.start()
+                started.push_async_callback(listener.stop)
+                started.callback(watchers.close)
+                started.callback(_watch(metrics, settings, dsn, database, reads, watchers))
+                started.callback(process.close_on_signal(watchers))
+                process.raise_open_files_limit()
+                process.tune_garbage_collection()
+                log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
+                yield
         finally:
-            restore_signals()
-            stop_metrics_server()
-            watchers.close()
-            await listener.stop()
-            await reads.stop()
-            database.close()
-            log.info("API stopped: pool closed")
             # A server stopped by a signal may exit without running atexit: write the gathered records out now.
             stop_logging()
 
@@ -160,6 +142,29 @@ def _pool(
         application_name=name,
         metrics=metrics,
     )
+
+
+def _reads(settings: Settings, dsn: str, database: Database, metrics: Metrics | None) -> Reads:
+    """The primary's pool and READ_DATABASE_URLS' standbys, each with a connection for lag checks."""
+    lag = settings.max_replica_lag
+    standbys = [
+        Standby(
+            f"standby {number}",
+            _where(url),
+            # A standby's pool waits briefly: a read that finds it full goes to the primary.
+            _pool(
+                settings,
+                url,
+                "appconfig-api-read",
+                timeout=min(settings.pool_timeout, lag / 2),
+                metrics=_recorder(metrics, f"standby {number}"),
+            ),
+            _pool(settings, url, "appconfig-lag-check", size=1, timeout=lag / 2),
+        )
+        for number, url in enumerate(settings.read_urls, start=1)
+    ]
+    lag_check = _pool(settings, dsn, "appconfig-lag-check", size=1, timeout=lag / 2) if standbys else None
+    return Reads(database, lag_check, standbys, lag)
 
 
 def _recorder(metrics: Metrics | None, database: str) -> PoolMetrics | None:

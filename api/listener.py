@@ -8,10 +8,10 @@ transaction pooling (LISTEN_DATABASE_URL).
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import psycopg2
 import psycopg2.extensions
-from prometheus_client import Counter
 
 from api.watch import CHANNEL, Watchers
 
@@ -25,12 +25,12 @@ class Listener:
     BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
 
     def __init__(
-        self, dsn: str, watchers: Watchers, *, connect_timeout: int = 2, reconnects: Counter | None = None
+        self, dsn: str, watchers: Watchers, *, connect_timeout: int = 2, reconnected: Callable[[], None] = lambda: None
     ) -> None:
         self._dsn = dsn
         self._watchers = watchers
         self._connect_timeout = connect_timeout
-        self._reconnects = reconnects
+        self._reconnected = reconnected  # told each time it connects again after a loss (the metrics)
         self._task: asyncio.Task | None = None
 
     def start(self) -> None:
@@ -72,8 +72,8 @@ class Listener:
                 continue
             if failures:
                 log.info("listener connected again after %d attempts", failures)
-            if connected_before and self._reconnects is not None:
-                self._reconnects.inc()
+            if connected_before:
+                self._reconnected()
             failures, connected_before = 0, True
             lost = loop.create_future()
             fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it

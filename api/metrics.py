@@ -22,12 +22,14 @@ import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg2
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import choose_encoder, start_http_server
+from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder, generate_latest, start_http_server
 from prometheus_client.registry import Collector
 
 from settings import PROJECT_ROOT
@@ -55,7 +57,7 @@ METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 UNTIMED = "appconfig.untimed"
 
 DATABASE_UP = "appconfig_database_up"
-DATABASE_UP_HELP = "1 when the primary accepts a connection (tried at each scrape), else 0."
+DATABASE_UP_HELP = "1 when the primary accepts a connection (tried at a scrape, at most once a second), else 0."
 
 FUNCTION = re.compile(r"([a-z_][a-z0-9_]*)\(")
 
@@ -70,7 +72,7 @@ def multiprocess_mode() -> bool:
 
 
 class Metrics:
-    """Every metric of one API process (or of the supervisor of several), in one registry."""
+    """Every metric of one API process, in one registry."""
 
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
@@ -103,7 +105,8 @@ class Metrics:
         )
         self.pool_timeouts = Counter(
             "appconfig_database_pool_timeouts_total",
-            "Calls that found no connection free within POOL_TIMEOUT (answered 503).",
+            "Calls that found no connection free within POOL_TIMEOUT: on the primary a 503; a standby's read "
+            "goes to the primary instead.",
             ["database"],
             registry=registry,
         )
@@ -125,12 +128,13 @@ class Metrics:
         )
         self.listener_reconnects = Counter(
             "appconfig_listener_reconnects_total",
-            "Times the LISTEN connection was made again after it was lost.",
+            "Times the LISTEN connection was made again after it was lost (each worker has its own).",
             registry=registry,
         )
         self.standby_lag = self._gauge(
             "appconfig_standby_lag_seconds",
-            "At most how far behind the primary a standby was at its last check (+Inf: not known to be within any).",
+            "Seconds since the primary was at the newest WAL position the standby is known to have replayed: an "
+            "upper bound on its replay lag, checked every MAX_REPLICA_LAG/4 (+Inf until a check has succeeded).",
             "livemax",
             "standby",
         )
@@ -145,20 +149,22 @@ class Metrics:
         self._pools: list[tuple[str, Database]] = []
         self._reads: Reads | None = None
         self._watchers: Watchers | None = None
-        self._dsn = ""
-        self._connect_timeout = 2
+        self._database_check: DatabaseCheck | None = None
         self._sampler: asyncio.Task | None = None
+        # Scrapes take turns on a thread of their own: a flood of them must not hold the threads
+        # that asyncio.to_thread lends the listener and the readiness check.
+        self.scrape_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
 
     def _gauge(self, name: str, documentation: str, mode: str, *labels: str) -> Gauge:
         return Gauge(name, documentation, labels, multiprocess_mode=mode, registry=self.registry)
 
     # -- recorded as it happens ---------------------------------------------------------------
 
-    def request(self, method: str, route: object, status: int, seconds: float, timed: bool) -> None:
-        """One answered request; `route` is the router's match (None when no route matched)."""
+    def request(self, method: str, template: str | None, status: int, seconds: float, timed: bool) -> None:
+        """One answered request; `template` is its route's (None when no route matched)."""
         if method not in METHODS:
             method = "other"
-        template = getattr(route, "path_format", None) or "unmatched"
+        template = template or "unmatched"
         key = (method, template, status)
         children = self._request_children.get(key)
         if children is None:
@@ -186,7 +192,7 @@ class Metrics:
         """Read the gauges from these, in this event loop (at start-up)."""
         self._loop = asyncio.get_running_loop()
         self._pools, self._reads, self._watchers = pools, reads, watchers
-        self._dsn, self._connect_timeout = dsn, connect_timeout
+        self._database_check = DatabaseCheck(dsn, connect_timeout)
         self.sample()
         if self.multiprocess:
             self._sampler = self._loop.create_task(self._sample_every_second(), name="metrics-sampler")
@@ -195,6 +201,7 @@ class Metrics:
         if self._sampler is not None:
             self._sampler.cancel()
         self._loop = None
+        self.scrape_executor.shutdown(wait=False)
 
     def sample(self) -> None:
         """Set the gauges from the live objects; in their event loop."""
@@ -216,7 +223,10 @@ class Metrics:
     async def _sample_every_second(self) -> None:
         while True:
             await asyncio.sleep(1)
-            self.sample()
+            try:
+                self.sample()
+            except Exception:  # the next second tries again; the gauges are a second older meanwhile
+                log.exception("metrics: sampling the gauges failed")
 
     def _before_scrape(self) -> None:
         """In the scrape's thread: the gauges sampled in their event loop, which the scrape waits for."""
@@ -241,7 +251,7 @@ class Metrics:
     def scrape_registry(self) -> CollectorRegistry:
         """What a scrape reads: this process's registry, or every worker's files in multiprocess mode."""
         source = workers_registry() if self.multiprocess else self.registry
-        return _scraped(self._before_scrape, source, self._dsn, self._connect_timeout)
+        return _scraped(self._before_scrape, source, self._database_check)
 
 
 def workers_registry() -> CollectorRegistry:
@@ -253,7 +263,7 @@ def workers_registry() -> CollectorRegistry:
 def supervisor_registry(dsn: str, connect_timeout: int) -> CollectorRegistry:
     """The scrape of the process that supervises the workers: their files, and the database tried.
     (It makes no metric of its own: a live gauge of its own would count as one more worker's.)"""
-    return _scraped(_forget_dead_workers, workers_registry(), dsn, connect_timeout)
+    return _scraped(_forget_dead_workers, workers_registry(), DatabaseCheck(dsn, connect_timeout))
 
 
 def serve(registry: CollectorRegistry, host: str, port: int) -> Callable[[], None]:
@@ -271,30 +281,53 @@ def serve(registry: CollectorRegistry, host: str, port: int) -> Callable[[], Non
 
 def exposition(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:
     """The scrape's body and content type, in the format the scraper asked for; blocks."""
-    encoder, content_type = choose_encoder(accept)
+    try:
+        encoder, content_type = choose_encoder(accept)
+    except (TypeError, ValueError):  # an Accept the library cannot read (version=abc): the plain format
+        encoder, content_type = generate_latest, CONTENT_TYPE_LATEST
     return encoder(registry), content_type
+
+
+class DatabaseCheck:
+    """Whether the primary accepts a connection, tried on one of its own (the pool may be full)
+    at most once a second: /metrics may be public, and each try costs the server a backend."""
+
+    EVERY_SECONDS = 1.0
+
+    def __init__(self, dsn: str, connect_timeout: int) -> None:
+        self._dsn, self._connect_timeout = dsn, connect_timeout
+        self._lock = threading.Lock()
+        self._checked_at = -math.inf
+        self._up = 0
+
+    def up(self) -> int:
+        # A scrape that comes while another tries takes the last answer rather than wait for it.
+        if time.monotonic() - self._checked_at >= self.EVERY_SECONDS and self._lock.acquire(blocking=False):
+            try:
+                self._up = _reachable(self._dsn, self._connect_timeout)
+                self._checked_at = time.monotonic()
+            finally:
+                self._lock.release()
+        return self._up
 
 
 class _Scrape(Collector):
     """`source`, read after `before()` has run, and whether the database accepts a connection now
-    (measured at the scrape, by whichever process serves it, rather than kept by each worker)."""
+    (tried by whichever process serves the scrape, rather than kept by each worker)."""
 
-    def __init__(self, before: Callable[[], None], source: CollectorRegistry, dsn: str, connect_timeout: int) -> None:
-        self._before, self._source = before, source
-        self._dsn, self._connect_timeout = dsn, connect_timeout
+    def __init__(self, before: Callable[[], None], source: CollectorRegistry, check: DatabaseCheck | None) -> None:
+        self._before, self._source, self._check = before, source, check
 
     def collect(self) -> Iterator[Metric]:
         self._before()
         yield from self._source.collect()
-        if self._dsn:
-            yield GaugeMetricFamily(DATABASE_UP, DATABASE_UP_HELP, _reachable(self._dsn, self._connect_timeout))
+        if self._check is not None:
+            yield GaugeMetricFamily(DATABASE_UP, DATABASE_UP_HELP, self._check.up())
 
 
-def _scraped(
-    before: Callable[[], None], source: CollectorRegistry, dsn: str, connect_timeout: int
-) -> CollectorRegistry:
+def _scraped(before: Callable[[], None], source: CollectorRegistry, check: DatabaseCheck | None) -> CollectorRegistry:
     scraped = CollectorRegistry(auto_describe=False)
-    scraped.register(_Scrape(before, source, dsn, connect_timeout))
+    scraped.register(_Scrape(before, source, check))
     return scraped
 
 
@@ -344,12 +377,19 @@ def _reachable(dsn: str, connect_timeout: int) -> int:
 
 
 def _forget_dead_workers() -> None:
-    """Drop the live gauges of workers that have exited (the server restarts a worker that dies)."""
-    directory = os.environ[MULTIPROCESS_DIR]
-    for name in os.listdir(directory):
-        match = re.fullmatch(r"gauge_live\w+?_(\d+)\.db", name)
-        if match and not _alive(int(match.group(1))):
-            multiprocess.mark_process_dead(int(match.group(1)), directory)
+    """Drop the live gauges of workers that have exited (the server restarts a worker that dies).
+    What multiprocess.mark_process_dead does, but a file another scrape removed first is no error."""
+    for path in Path(os.environ[MULTIPROCESS_DIR]).glob("gauge_live*_*.db"):
+        pid = path.stem.rpartition("_")[2]
+        if pid.isdigit() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def wipe(directory: str) -> None:
+    """Remove what an earlier run left in a multiprocess directory: its counts would be added to
+    this run's, and its workers' pids may be reused."""
+    for path in Path(directory).glob("*.db"):
+        path.unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # `python -m api` imports this module before any of the app's
+if TYPE_CHECKING:  # for the annotation only: a supervisor of several workers need not import the app
     from api.watch import Watchers
 
 log = logging.getLogger(__name__)

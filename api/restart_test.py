@@ -182,10 +182,12 @@ def test_a_stopped_database_shows_in_the_metrics_and_its_return_too(own_cluster)
         own_cluster.stop()
         try:
             assert client.get(missing).status_code == 503
-            down = until(client, "appconfig_listener_connected", 0)
+            until(client, "appconfig_listener_connected", 0)
+            down = until(client, "appconfig_database_up", 0)  # tried at most once a second
         finally:
             own_cluster.start()
-        up = until(client, "appconfig_listener_connected", 1)
+        until(client, "appconfig_listener_connected", 1)
+        up = until(client, "appconfig_database_up", 1)
         assert client.get(missing).status_code == 404
 
     route = "/api/v1/applications/{application_id}"

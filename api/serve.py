@@ -17,7 +17,7 @@ from contextlib import ExitStack, contextmanager
 import uvicorn
 
 import migrations
-from api import process
+from api import metrics, process
 from api.logs import configure_logging
 from settings import Settings
 
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         cpu = process.pin_to_one_cpu()
         if cpu is not None:
             log.info("serving on CPU %d only (PIN_CPU)", cpu)
-    several = (settings.workers > 1 and not args.reload) or bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+    several = (settings.workers > 1 and not args.reload) or metrics.multiprocess_mode()
     with _metrics_of_workers(settings, dsn, several=several):
         uvicorn.run(
             "api.app:create_app",
@@ -74,20 +74,20 @@ def main(argv: list[str] | None = None) -> int:
 @contextmanager
 def _metrics_of_workers(settings: Settings, dsn: str, *, several: bool) -> Iterator[None]:
     """With several workers: their metrics counted into files that every scrape adds up (api.metrics),
-    in a directory made for this run unless PROMETHEUS_MULTIPROC_DIR names one (which also asks for
-    this mode); and METRICS_PORT, which the workers cannot all bind, served by this process, their
-    supervisor."""
+    in a directory made for this run, or emptied, when PROMETHEUS_MULTIPROC_DIR names one (which also
+    asks for this mode); and METRICS_PORT, which the workers cannot all bind, served by this process,
+    their supervisor."""
     if not (settings.metrics and several):
         yield
         return
     with ExitStack() as stack:
-        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if metrics.multiprocess_mode():
+            metrics.wipe(os.environ[metrics.MULTIPROCESS_DIR])
+        else:
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="appconfig-metrics-"))
-            os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-            stack.callback(os.environ.pop, "PROMETHEUS_MULTIPROC_DIR", None)
+            os.environ[metrics.MULTIPROCESS_DIR] = directory
+            stack.callback(os.environ.pop, metrics.MULTIPROCESS_DIR, None)
         if settings.metrics_port:
-            from api import metrics  # only now: prometheus-client reads the directory when imported
-
             registry = metrics.supervisor_registry(dsn, settings.connect_timeout)
             stack.callback(metrics.serve(registry, settings.metrics_host or settings.host, settings.metrics_port))
         yield

@@ -4,15 +4,25 @@ import httpx
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+# The samples a family of each type writes.
+SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+
+
+class Samples(dict[tuple[str, tuple[tuple[str, str], ...]], float]):
+    """Each sample's value by (name, sorted labels); `declared`: every sample name the scrape's
+    families may write, those without a sample yet included (a labelled counter not yet moved)."""
+
+    declared: set[str]
 
 
 def parse(text: str) -> Samples:
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
+    samples = Samples()
+    samples.declared = set()
+    for family in text_string_to_metric_families(text):
+        samples.declared.update(family.name + suffix for suffix in SUFFIXES.get(family.type, ("",)))
+        for sample in family.samples:
+            samples[sample.name, tuple(sorted(sample.labels.items()))] = sample.value
+    return samples
 
 
 def scrape(client: TestClient | str, path: str = "/metrics") -> Samples:
@@ -24,7 +34,9 @@ def scrape(client: TestClient | str, path: str = "/metrics") -> Samples:
 
 
 def value(samples: Samples, name: str, **labels: str) -> float:
-    """A sample's value; 0 when the series does not exist yet (a counter not yet moved)."""
+    """A sample's value; 0 when its metric has no such series yet (a counter not yet moved), and
+    an error when the scrape has no such metric at all (a name mistyped, or gone)."""
+    assert name in samples.declared, f"{name} is not in the scrape"
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 
 class JsonText(Response):
@@ -35,5 +35,12 @@ def path_to(request: Request, route_name: str, **ids: str) -> str:
 
 
 def index_paths(app: FastAPI) -> None:
-    """Make the table of route names and paths that `path_to` reads; after the routes are included."""
+    """Make the table of route names and paths that `path_to` reads, and the one of endpoints and
+    templates for the routes that do not name themselves in a request (api.request_log); after the
+    routes are included."""
     app.state.paths = {route.name: route.path_format for route in app.routes if isinstance(route, Route)}
+    app.state.templates = {
+        route.endpoint if isinstance(route, Route) else route.app: route.path_format
+        for route in app.routes
+        if isinstance(route, Route | Mount)
+    }
