@@ -74,6 +74,7 @@ def results(get_rate: float) -> bench.Results:
             "rows": 1e6, "bytes": 9e7, "ttfb_s": 0.01, "total_s": 4.0, "rows_per_s": 250000.0,
             "rss_growth_mb": 3.0, "copy_rows": 1e6, "copy_total_s": 1.0, "copy_rows_per_s": 1e6,
         },
+        cpu_us={"get_one_200_c16": 230.0, "get_one_304_c16": 220.0},
         watch={
             "watchers": 10000, "get_rate_without": 2000.0, "get_rate_with": 1500.0, "rss_per_watcher_kb": 15.0,
             "woken_200": 10000, "woken_p50_s": 0.4, "woken_max_s": 0.8, "stream_p50_ms": 1.0, "stream_p99_ms": 3.0,
@@ -98,6 +99,7 @@ def test_targets_are_judged_from_the_ratios():
     assert verdicts["get_app / the peer's (FastAPI on asyncpg)"] is True  # 0.83
     assert verdicts["post_app / the peer's (FastAPI on asyncpg)"] is True  # 0.90
     assert verdicts["GET app with metrics / without"] is True  # 0.97
+    assert verdicts["GET answered 304: the server's CPU per request / 200's"] is True  # 0.96
     assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
 
 
