@@ -311,6 +311,15 @@ def alternating(
     return best
 
 
+def on_the_same_cpu(pinned: int, other: int) -> None:
+    """Move every thread of `other` to the one CPU that `pinned` keeps to (PIN_CPU), so that an A/B
+    of two such servers does not also compare the two CPUs each happened to start on."""
+    cpus = os.sched_getaffinity(pinned)
+    if len(cpus) == 1:
+        for task in Path(f"/proc/{other}/task").iterdir():
+            os.sched_setaffinity(int(task.name), cpus)
+
+
 def until_idle(pid: int, quiet_s: float = 0.5, timeout_s: float = 60) -> None:
     """Until the process has used no CPU for `quiet_s`: every request it was sent is being held."""
     deadline = time.monotonic() + timeout_s
@@ -719,6 +728,7 @@ class Bench:
         on = self.api(self.main_dsn, "api-metrics-on.log")
         off = self.api(self.main_dsn, "api-metrics-off.log", METRICS="false")
         with on as with_metrics, off as without:
+            on_the_same_cpu(with_metrics.process.pid, without.process.pid)
             servers = {"metrics on": with_metrics, "metrics off": without}
             best = alternating(servers, self.app_env, 2, self.args.seconds / 2, routes=("get_app",))
         for (side, name), run in best.items():
