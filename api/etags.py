@@ -18,6 +18,8 @@ def none_match(if_none_match: str | None, current: str) -> bool:
     """Whether If-None-Match matches `current` (weak comparison, `*` or a list): a GET answers 304."""
     if if_none_match is None:
         return False
+    if if_none_match == current:  # what a client revalidating sends: the one tag it was given
+        return True
     if if_none_match.strip() == "*":
         return True
     opaque = current.removeprefix("W/")
