@@ -82,6 +82,7 @@ def _metrics_of_workers(settings: Settings, dsn: str, *, several: bool) -> Itera
         return
     with ExitStack() as stack:
         if metrics.multiprocess_mode():
+            os.makedirs(os.environ[metrics.MULTIPROCESS_DIR], exist_ok=True)
             metrics.wipe(os.environ[metrics.MULTIPROCESS_DIR])
         else:
             directory = stack.enter_context(tempfile.TemporaryDirectory(prefix="appconfig-metrics-"))
