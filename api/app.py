@@ -182,7 +182,11 @@ def _watch(
     metrics.watch(pools, reads, watchers, dsn, settings.connect_timeout)
     if not settings.metrics_port or metrics.multiprocess:
         return metrics.unwatch
-    stop_server = serve(metrics.scrape_registry(), settings.metrics_host or settings.host, settings.metrics_port)
+    try:
+        stop_server = serve(metrics.scrape_registry(), settings.metrics_host or settings.host, settings.metrics_port)
+    except BaseException:  # the port taken: nothing of the metrics may keep running
+        metrics.unwatch()
+        raise
 
     def stop() -> None:
         stop_server()

@@ -263,7 +263,9 @@ class Database:
             try:
                 rows = await answer
             except asyncio.CancelledError:
-                job.cancel()  # if it has not started, it never runs; if it has, _settle drops its outcome
+                # If it has not started, it never runs; if it has, _settle drops its outcome, and
+                # the metrics do not see it (its caller, gone, is counted by its own answer).
+                job.cancel()
                 raise
             except BaseException as exc:
                 if self._metrics is not None:

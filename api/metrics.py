@@ -1,10 +1,10 @@
 """Prometheus metrics: what the service counts, and the scrape that reads them (`/metrics`).
 
-Requests and database calls are recorded as they happen, each through a labelled child
-looked up once per label set: prometheus-client's `labels()` takes a lock and builds a key,
-a microsecond a request that the hot path keeps. The gauges (pools, long-polls, streams, the
-listener, the standbys) are read from the live objects when a scrape comes, and the database
-is tried then, on a connection of its own.
+Requests and database calls are recorded as they happen, in the event loop, each through a
+labelled child looked up once per label set: prometheus-client's `labels()` takes a lock and
+builds a key, a microsecond a request that the hot path keeps. The gauges (pools, long-polls,
+streams, the listener, the standbys) are read from the live objects when a scrape comes, and
+the database is tried then, on a connection of its own, at most once a second.
 
 With several workers, `python -m api` points PROMETHEUS_MULTIPROC_DIR at a directory of its
 own: every worker writes its values to files there, and a scrape, whichever process serves
@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import psycopg2
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics, multiprocess
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, choose_encoder, generate_latest, start_http_server
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder, generate_latest, start_http_server
 from prometheus_client.registry import Collector
 
 from settings import PROJECT_ROOT
@@ -151,9 +151,7 @@ class Metrics:
         self._watchers: Watchers | None = None
         self._database_check: DatabaseCheck | None = None
         self._sampler: asyncio.Task | None = None
-        # Scrapes take turns on a thread of their own: a flood of them must not hold the threads
-        # that asyncio.to_thread lends the listener and the readiness check.
-        self.scrape_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
+        self.scrape_executor: ThreadPoolExecutor | None = None
 
     def _gauge(self, name: str, documentation: str, mode: str, *labels: str) -> Gauge:
         return Gauge(name, documentation, labels, multiprocess_mode=mode, registry=self.registry)
@@ -191,6 +189,9 @@ class Metrics:
     ) -> None:
         """Read the gauges from these, in this event loop (at start-up)."""
         self._loop = asyncio.get_running_loop()
+        # Scrapes take turns on a thread of their own: a flood of them must not hold the threads
+        # that asyncio.to_thread lends the listener and the readiness check.
+        self.scrape_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
         self._pools, self._reads, self._watchers = pools, reads, watchers
         self._database_check = DatabaseCheck(dsn, connect_timeout)
         self.sample()
@@ -201,7 +202,8 @@ class Metrics:
         if self._sampler is not None:
             self._sampler.cancel()
         self._loop = None
-        self.scrape_executor.shutdown(wait=False)
+        if self.scrape_executor is not None:
+            self.scrape_executor.shutdown(wait=False)
 
     def sample(self) -> None:
         """Set the gauges from the live objects; in their event loop."""
@@ -284,7 +286,7 @@ def exposition(registry: CollectorRegistry, accept: str) -> tuple[bytes, str]:
     try:
         encoder, content_type = choose_encoder(accept)
     except (TypeError, ValueError):  # an Accept the library cannot read (version=abc): the plain format
-        encoder, content_type = generate_latest, CONTENT_TYPE_LATEST
+        encoder, content_type = generate_latest, CONTENT_TYPE_PLAIN_0_0_4
     return encoder(registry), content_type
 
 
@@ -301,13 +303,18 @@ class DatabaseCheck:
         self._up = 0
 
     def up(self) -> int:
-        # A scrape that comes while another tries takes the last answer rather than wait for it.
-        if time.monotonic() - self._checked_at >= self.EVERY_SECONDS and self._lock.acquire(blocking=False):
-            try:
+        if time.monotonic() - self._checked_at < self.EVERY_SECONDS:
+            return self._up
+        # A scrape that comes while another tries takes the last answer rather than wait for it;
+        # only while there is no answer yet does it wait for that first one.
+        if not self._lock.acquire(blocking=self._checked_at == -math.inf):
+            return self._up
+        try:
+            if time.monotonic() - self._checked_at >= self.EVERY_SECONDS:  # none came while it waited
                 self._up = _reachable(self._dsn, self._connect_timeout)
                 self._checked_at = time.monotonic()
-            finally:
-                self._lock.release()
+        finally:
+            self._lock.release()
         return self._up
 
 
@@ -332,7 +339,7 @@ def _scraped(before: Callable[[], None], source: CollectorRegistry, check: Datab
 
 
 class PoolMetrics:
-    """The calls of one pool ("primary", "standby 1"), recorded from its threads."""
+    """The calls of one pool ("primary", "standby 1"), recorded in the event loop."""
 
     def __init__(self, metrics: Metrics, database: str) -> None:
         self._metrics, self._database = metrics, database

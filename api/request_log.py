@@ -89,8 +89,10 @@ def route_template(scope: Scope) -> str | None:
     if route is not None:
         return route.path_format
     # Starlette's own routes (/openapi.json) and mounts (the docs' assets) leave only their endpoint.
-    endpoint = scope.get("endpoint")
-    return scope["app"].state.templates.get(endpoint) if endpoint is not None else None
+    endpoint, app = scope.get("endpoint"), scope.get("app")
+    if endpoint is None or app is None:
+        return None
+    return getattr(app.state, "templates", {}).get(endpoint)
 
 
 def _fields(scope: Scope, method: str, template: str | None, status: int, elapsed_ms: float) -> dict[str, object]:

@@ -58,7 +58,7 @@ async def restart_under_load(server, settings: Settings) -> dict:
             await asyncio.sleep(0.3)
             await asyncio.to_thread(server.stop)
             down = time.monotonic()
-            while_down = await until_scraped(client, "appconfig_listener_connected", 0, timeout=0.9)
+            while_down = await until_scraped(client, "appconfig_listener_connected", 0, timeout=5)
             await asyncio.sleep(max(0.0, down + 1.0 - time.monotonic()))
             # The server may answer before pg_ctl returns (later still on a loaded machine): "down"
             # ends when starting begins, "up" when the start has returned.

@@ -35,7 +35,8 @@ def scrape(client: TestClient | str, path: str = "/metrics") -> Samples:
 
 def value(samples: Samples, name: str, **labels: str) -> float:
     """A sample's value; 0 when its metric has no such series yet (a counter not yet moved), and
-    an error when the scrape has no such metric at all (a name mistyped, or gone)."""
+    an error when the scrape has no such metric at all (a name mistyped, or gone). In multiprocess
+    mode a labelled metric no worker has moved is not in the scrape at all: an error too."""
     assert name in samples.declared, f"{name} is not in the scrape"
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
