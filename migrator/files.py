@@ -1,5 +1,6 @@
 """The files the runner applies: `migrations/NNNN_name.sql` and `db/functions/[app_private/]NAME.sql`."""
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -42,13 +43,21 @@ class SqlFile:
 
     def statements(self) -> Iterator[tuple[int, str]]:
         """Each statement with the line it starts on; chunks of comments only are skipped."""
-        line = 1
-        for statement in sqlparse.parse(self.text):
-            chunk = str(statement)
-            stripped = chunk.lstrip()
-            if sqlparse.format(chunk, strip_comments=True).strip():
-                yield line + chunk[: len(chunk) - len(stripped)].count("\n"), stripped
-            line += chunk.count("\n")
+        return iter(_statements(self.text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _statements(text: str) -> tuple[tuple[int, str], ...]:
+    """`text` split by sqlparse, which takes 80 % of an `up` (0.3 of 0.38 s measured): the same
+    text is split once per process (the tests migrate a database dozens of times)."""
+    statements, line = [], 1
+    for statement in sqlparse.parse(text):
+        chunk = str(statement)
+        stripped = chunk.lstrip()
+        if sqlparse.format(chunk, strip_comments=True).strip():
+            statements.append((line + chunk[: len(chunk) - len(stripped)].count("\n"), stripped))
+        line += chunk.count("\n")
+    return tuple(statements)
 
 
 @dataclass(frozen=True)
