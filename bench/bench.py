@@ -312,10 +312,10 @@ def alternating(
 
 
 def on_the_same_cpu(pinned: int, other: int) -> None:
-    """Move every thread of `other` to the one CPU that `pinned` keeps to (PIN_CPU), so that an A/B
-    of two such servers does not also compare the two CPUs each happened to start on."""
+    """Move every thread of `other` to the one CPU that `pinned` keeps to, when both keep to one
+    (PIN_CPU), so that an A/B of two such servers does not also compare the CPUs they started on."""
     cpus = os.sched_getaffinity(pinned)
-    if len(cpus) == 1:
+    if len(cpus) == 1 and len(os.sched_getaffinity(other)) == 1:
         for task in Path(f"/proc/{other}/task").iterdir():
             os.sched_setaffinity(int(task.name), cpus)
 

@@ -17,7 +17,7 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.bench import PEER_ROUTES, Best, alternating, prepare, seed_main, sql, stage
+from bench.bench import PEER_ROUTES, Best, alternating, on_the_same_cpu, prepare, seed_main, sql, stage
 from devtools.api_process import ApiProcess
 from devtools.embedded import throwaway_cluster
 from settings import PROJECT_ROOT
@@ -75,6 +75,10 @@ def main(argv: list[str] | None = None) -> int:
                 stage(f"serving {rung}")
                 api = ApiProcess(dsn, workdir / f"{len(running)}.log", cwd=worktree(revision, trees), **env)
                 running[rung] = servers.enter_context(api)
+            # Each pinned rung on the first one's CPU: else the rungs compare the CPUs they started on too.
+            first, *others = running.values()
+            for other in others:
+                on_the_same_cpu(first.process.pid, other.process.pid)
             running["peer"] = servers.enter_context(
                 ApiProcess(dsn, workdir / "peer.log", command=("-m", "bench.peer"), POOL_SIZE="16")
             )
