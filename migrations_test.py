@@ -390,8 +390,9 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
         runner.send_signal(signal.SIGKILL)
         runner.wait(10)
         # The server ends the orphaned session (and so its transaction and lock) by itself;
-        # terminating it just saves this test the 30 seconds.
-        query(conn, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,))
+        # terminating it just saves this test the 30 seconds. With a timeout, it waits until the
+        # session has gone and its lock with it (else the next up may first wait for that lock).
+        query(conn, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,))
 
         state = migrations.inspect(conn, layout)
         applied = [m.name for m in state.migrations if m.state is not migrations.MigrationState.PENDING]
