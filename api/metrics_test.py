@@ -228,17 +228,23 @@ def until_workers(supervisor: int, count: int) -> list[int]:
     return pids
 
 
-def test_several_workers_add_up_whichever_answers_the_scrape(migrated_dsn, launch_api: Callable, tmp_path):
+def test_several_workers_add_up_and_the_supervisor_serves_the_metrics_port(
+    migrated_dsn, launch_api: Callable, tmp_path
+):
     # A directory of the user's, holding an earlier run's counts: emptied at start, not added in.
+    # (The API's own port in multiprocess mode: api/watch_test.py, which runs two workers too.)
     directory = tmp_path / "metrics"
     directory.mkdir()
     (directory / "counter_1.db").write_bytes(b"left by an earlier run")
+    port = free_port()
     process, base, _ = launch_api(migrated_dsn, WORKERS="2", POOL_MIN_SIZE="2", POOL_MAX_SIZE="3", LOG_LEVEL="WARNING",
-                                  PROMETHEUS_MULTIPROC_DIR=str(directory))  # fmt: skip
+                                  METRICS_PORT=str(port), PROMETHEUS_MULTIPROC_DIR=str(directory))  # fmt: skip
+    metrics = f"http://127.0.0.1:{port}"
     workers = until_workers(process.pid, 2)
     assert not (directory / "counter_1.db").exists()
+    assert httpx.get(f"{base}/metrics").status_code == 404
     healthz = requests("GET", "/healthz", 200)
-    before = scrape(base)  # the start-up's probes have been counted
+    before = scrape(metrics)  # the start-up's probes have been counted
     sent = 0
     deadline = time.monotonic() + 15
     # A connection each: the kernel spreads them over both workers, once both accept.
@@ -246,11 +252,21 @@ def test_several_workers_add_up_whichever_answers_the_scrape(migrated_dsn, launc
         assert time.monotonic() < deadline, "one worker served every request"
         assert httpx.get(f"{base}/healthz").status_code == 200
         sent += 1
-    for _ in range(6):
-        samples = scrape(base)
-        assert moved(before, samples, "appconfig_http_requests_total", **healthz) == sent
-        assert value(samples, "appconfig_database_pool_size", database="primary") == 6  # both pools
-        assert value(samples, "appconfig_database_up") == 1
+    for _ in range(20):
+        assert httpx.get(f"{base}/api/v1/applications/01J5ZK3V8M2Q4R6T8W0Y2A4C6E").status_code == 404
+    deadline = time.monotonic() + 10
+    # Each worker samples its gauges every second, and listens once it has connected.
+    while value(samples := scrape(metrics), "appconfig_database_pool_size", database="primary") != 6 or (
+        value(samples, "appconfig_listener_connected") != 1
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert moved(before, samples, "appconfig_http_requests_total", **healthz) == sent
+    assert value(samples, "appconfig_http_requests_total", **requests("GET", BY_ID, 404)) == 20
+    errors = {"database": "primary", "function": "app_get", "sqlstate": "P0002"}
+    assert value(samples, "appconfig_database_call_errors_total", **errors) == 20
+    assert value(samples, "appconfig_database_up") == 1
+    assert value(samples, "appconfig_build_info", version=version(), python=platform.python_version()) == 1
 
     # A worker that dies is replaced; its counts stay, its live gauges go.
     os.kill(workers[0], signal.SIGKILL)
@@ -261,12 +277,12 @@ def test_several_workers_add_up_whichever_answers_the_scrape(migrated_dsn, launc
     probes = 0
     while True:
         probes += 1
-        pools = value(scrape(base), "appconfig_database_pool_size", database="primary")
+        pools = value(scrape(metrics), "appconfig_database_pool_size", database="primary")
         if httpx.get(f"{base}/healthz").status_code == 200 and pools == 6:
             break
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert moved(before, scrape(base), "appconfig_http_requests_total", **healthz) == sent + probes
+    assert moved(before, scrape(metrics), "appconfig_http_requests_total", **healthz) == sent + probes
 
 
 def healthz_count(directory: Path, pid: int) -> float:
@@ -279,34 +295,3 @@ def healthz_count(directory: Path, pid: int) -> float:
         for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))
         if '"/healthz"' in key and '"200"' in key and "appconfig_http_requests_total" in key
     )
-
-
-def test_several_workers_with_a_metrics_port_are_scraped_from_the_supervisor(migrated_dsn, launch_api: Callable):
-    port = free_port()
-    process, base, _ = launch_api(
-        migrated_dsn, WORKERS="2", METRICS_PORT=str(port), POOL_MAX_SIZE="2", POOL_MIN_SIZE="1"
-    )
-    until_workers(process.pid, 2)
-    assert httpx.get(f"{base}/metrics").status_code == 404
-    assert (
-        value(scrape(f"http://127.0.0.1:{port}"), "appconfig_http_requests_total", **requests("GET", BY_ID, 404)) == 0
-    )
-    for _ in range(20):
-        assert httpx.get(f"{base}/api/v1/applications/01J5ZK3V8M2Q4R6T8W0Y2A4C6E").status_code == 404
-    deadline = time.monotonic() + 10
-    # Each worker samples its gauges every second, and listens once it has connected.
-    while (
-        value(samples := scrape(f"http://127.0.0.1:{port}"), "appconfig_database_pool_size", database="primary") != 4
-        or value(samples, "appconfig_listener_connected") != 1
-    ):
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert value(samples, "appconfig_http_requests_total", **requests("GET", BY_ID, 404)) == 20
-    assert (
-        value(samples, "appconfig_database_call_errors_total", database="primary", function="app_get", sqlstate="P0002")
-        == 20
-    )
-    assert value(samples, "appconfig_database_pool_size", database="primary") == 4
-    assert value(samples, "appconfig_listener_connected") == 1
-    assert value(samples, "appconfig_database_up") == 1
-    assert value(samples, "appconfig_build_info", version=version(), python=platform.python_version()) == 1

@@ -15,6 +15,7 @@ import pytest
 
 from api.watch import MAX_QUEUED_EVENTS, RESYNC
 from devtools.live_api import held, long_poll, psql, served, sse, waiting
+from devtools.scrape import scrape, value
 
 APPS = "/api/v1/applications"
 CONFIGS = "/api/v1/configurations"
@@ -276,6 +277,14 @@ def test_every_process_and_worker_listens_and_a_change_through_one_wakes_watcher
     responses = asyncio.run(scenario())
     assert [r.status_code for r in responses] == [200] * 13
     assert len(responses[-1].json()["configuration_ids"]) == 2  # the application, woken by the other process
+
+    # Whichever worker answers /metrics, it answers for both (each scrape on a connection of its own).
+    answered = {"method": "GET", "route": "/api/v1/configurations/{configuration_id}", "status": "200"}
+    for _ in range(4):
+        samples = scrape(base)
+        assert value(samples, "appconfig_http_requests_total", **answered) == 12
+        assert value(samples, "appconfig_database_pool_size", database="primary") == 4
+        assert value(samples, "appconfig_listener_connected") == 1
 
 
 LISTENERS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'appconfig-listener' AND backend_start > %s"
