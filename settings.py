@@ -108,3 +108,10 @@ class Settings(BaseSettings):
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("pool_min_size must not exceed pool_max_size")
         return self
+
+    @model_validator(mode="after")
+    def _metrics_port_of_its_own(self) -> "Settings":
+        # Said at start-up, not found as a bind error after the pools and the listener have started.
+        if self.metrics_port == self.port:
+            raise ValueError("metrics_port must differ from port (0 serves /metrics on port itself)")
+        return self

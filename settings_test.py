@@ -27,7 +27,16 @@ def test_environment_overrides_env_file(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "bad", [{"pool_min_size": 5, "pool_max_size": 2}, {"log_level": "LOUD"}, {"port": 0}, {"pool_max_size": 0}]
+    "bad",
+    [
+        {"pool_min_size": 5, "pool_max_size": 2},
+        {"log_level": "LOUD"},
+        {"port": 0},
+        {"pool_max_size": 0},
+        {"metrics_port": 8000},
+        {"metrics_port": 70000},
+        {"log_format": "xml"},
+    ],
 )
 def test_invalid_settings_are_rejected(bad):
     with pytest.raises(ValidationError):
