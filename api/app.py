@@ -183,7 +183,7 @@ def _watch(
     if not settings.metrics_port or metrics.multiprocess:
         return metrics.unwatch
     try:
-        stop_server = serve(metrics.scrape_registry(), settings.metrics_host or settings.host, settings.metrics_port)
+        stop_server = serve(metrics.scraped, settings.metrics_host or settings.host, settings.metrics_port)
     except BaseException:  # the port taken: nothing of the metrics may keep running
         metrics.unwatch()
         raise

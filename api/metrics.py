@@ -149,7 +149,7 @@ class Metrics:
         self._pools: list[tuple[str, Database]] = []
         self._reads: Reads | None = None
         self._watchers: Watchers | None = None
-        self._database_check: DatabaseCheck | None = None
+        self.scraped: CollectorRegistry | None = None  # made by watch()
         self._sampler: asyncio.Task | None = None
         self.scrape_executor: ThreadPoolExecutor | None = None
 
@@ -193,7 +193,9 @@ class Metrics:
         # that asyncio.to_thread lends the listener and the readiness check.
         self.scrape_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
         self._pools, self._reads, self._watchers = pools, reads, watchers
-        self._database_check = DatabaseCheck(dsn, connect_timeout)
+        # What a scrape reads: this process's registry, or every worker's files in multiprocess mode.
+        source = workers_registry() if self.multiprocess else self.registry
+        self.scraped = _scraped(self._before_scrape, source, DatabaseCheck(dsn, connect_timeout))
         self.sample()
         if self.multiprocess:
             self._sampler = self._loop.create_task(self._sample_every_second(), name="metrics-sampler")
@@ -247,13 +249,6 @@ class Metrics:
                 log.warning("metrics: the event loop did not sample the gauges within 5 s; they may be stale")
         if self.multiprocess:
             _forget_dead_workers()
-
-    # -- the scrape ---------------------------------------------------------------------------
-
-    def scrape_registry(self) -> CollectorRegistry:
-        """What a scrape reads: this process's registry, or every worker's files in multiprocess mode."""
-        source = workers_registry() if self.multiprocess else self.registry
-        return _scraped(self._before_scrape, source, self._database_check)
 
 
 def workers_registry() -> CollectorRegistry:
@@ -322,17 +317,16 @@ class _Scrape(Collector):
     """`source`, read after `before()` has run, and whether the database accepts a connection now
     (tried by whichever process serves the scrape, rather than kept by each worker)."""
 
-    def __init__(self, before: Callable[[], None], source: CollectorRegistry, check: DatabaseCheck | None) -> None:
+    def __init__(self, before: Callable[[], None], source: CollectorRegistry, check: DatabaseCheck) -> None:
         self._before, self._source, self._check = before, source, check
 
     def collect(self) -> Iterator[Metric]:
         self._before()
         yield from self._source.collect()
-        if self._check is not None:
-            yield GaugeMetricFamily(DATABASE_UP, DATABASE_UP_HELP, self._check.up())
+        yield GaugeMetricFamily(DATABASE_UP, DATABASE_UP_HELP, self._check.up())
 
 
-def _scraped(before: Callable[[], None], source: CollectorRegistry, check: DatabaseCheck | None) -> CollectorRegistry:
+def _scraped(before: Callable[[], None], source: CollectorRegistry, check: DatabaseCheck) -> CollectorRegistry:
     scraped = CollectorRegistry(auto_describe=False)
     scraped.register(_Scrape(before, source, check))
     return scraped

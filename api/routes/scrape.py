@@ -21,7 +21,7 @@ async def metrics(request: Request) -> Response:
     zipped = gzip_accepted(request.headers.get("accept-encoding", ""))  # Prometheus asks: a tenth of the bytes
     # Off the event loop: a scrape samples the gauges in it, may try the database, and compresses.
     body, content_type = await asyncio.get_running_loop().run_in_executor(
-        metrics.scrape_executor, _body, metrics.scrape_registry(), request.headers.get("accept", ""), zipped
+        metrics.scrape_executor, _body, metrics.scraped, request.headers.get("accept", ""), zipped
     )
     headers = {"Vary": "Accept, Accept-Encoding"} | ({"Content-Encoding": "gzip"} if zipped else {})
     return Response(body, media_type=content_type, headers=headers)
