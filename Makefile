@@ -4,6 +4,10 @@
 # Serving and the database targets install the runtime dependencies and the
 # embedded PostgreSQL only (SERVE); the others take every group (RUN).
 SHELL := /bin/bash
+# Python caches compiled modules (and pytest its rewritten tests) in __pycache__/, which git
+# ignores; a machine that turns that off makes every process compile its imports again: each
+# test worker's collection took 3.2 s instead of 1.4, and each `python -m api` 1.0 s instead of 0.5.
+unexport PYTHONDONTWRITEBYTECODE
 UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
 SERVE := $(UV) run --locked --no-default-groups --group embedded
