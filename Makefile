@@ -39,7 +39,7 @@ dev:
 	$(SERVE) python -m api --reload
 
 test:
-	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 2 --dist loadfile --cov --cov-report=term-missing:skip-covered
+	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 3 --dist loadfile --cov --cov-report=term-missing:skip-covered
 
 lint:
 	$(RUN) ruff check .

@@ -87,6 +87,38 @@ def binaries(user: str | None) -> Path:
     return shared / "bin"
 
 
+INITDB_OPTIONS = ("-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale")
+
+
+def _pristine_cluster(bin_dir: Path, user: str | None) -> Path:
+    """The data directory of a cluster `initdb` made and nothing ever started, kept under /var/tmp
+    for these binaries and this OS user: throw-away clusters start as copies of it."""
+    postgres = bin_dir / "postgres"
+    key = f"{postgres}:{postgres.stat().st_mtime_ns}:{user}:{INITDB_OPTIONS}"
+    place = _SHARED_BASE / f"appconfig-initdb-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    if not place.exists():
+        with _lock(place.with_suffix(".lock")):
+            if not place.exists():
+                # Made aside and renamed into place: a process stopped halfway leaves no half cluster.
+                staging = Path(tempfile.mkdtemp(prefix=f".{place.name}-", dir=_SHARED_BASE))
+                try:
+                    if user is not None:
+                        entry = pwd.getpwnam(user)
+                        os.chown(staging, entry.pw_uid, entry.pw_gid)
+                    subprocess.run(
+                        [str(bin_dir / "initdb"), "-D", str(staging / "data"), *INITDB_OPTIONS],
+                        user=user,
+                        cwd=staging,
+                        capture_output=True,
+                        check=True,
+                    )
+                    staging.rename(place)
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    raise
+    return place / "data"
+
+
 @dataclass
 class EmbeddedPostgres:
     """One cluster: `root` holds `data/`, `server.log` and (when short enough) the socket."""
@@ -142,11 +174,14 @@ class EmbeddedPostgres:
 
     def init(self) -> None:
         self._prepare_root()
-        args = ["-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale"]
         if self.ephemeral:
-            args.append("--no-sync")
+            # A copy of one pristine cluster: initdb takes a CPU-second, and a test run makes a dozen.
+            pristine = _pristine_cluster(self.bin, self.user)
+            log.info("copying a pristine PostgreSQL cluster into %s", self.data_dir)
+            subprocess.run(["cp", "-a", str(pristine), str(self.data_dir)], user=self.user, check=True)
+            return
         log.info("initialising PostgreSQL cluster in %s", self.data_dir)
-        self._pg("initdb", *args)
+        self._pg("initdb", "-D", str(self.data_dir), *INITDB_OPTIONS)
 
     def start(self) -> None:
         self._prepare_root()

@@ -97,8 +97,12 @@ def test_throwaway_clusters_do_not_collide(cluster):
         other.init()
         other.start()
         assert other.socket_dir != cluster.socket_dir
-        assert scalar(other.dsn("postgres"), "SELECT 1") == 1
-        assert scalar(cluster.dsn("postgres"), "SELECT 1") == 1
+        scalar(other.dsn("postgres"), "CREATE TABLE only_in_other (id int)")
+        assert scalar(cluster.dsn("postgres"), "SELECT to_regclass('only_in_other') IS NULL") is True
+        # Both are copies of one cluster that initdb made and nothing ever started.
+        pristine = embedded._pristine_cluster(other.bin, other.user)
+        assert (pristine / "PG_VERSION").exists() and not (pristine / "postmaster.pid").exists()
+        assert other.data_dir.stat().st_uid == pristine.stat().st_uid
     finally:
         other.remove()
     assert not other.root.exists()
