@@ -695,13 +695,13 @@ class Bench:
             pages = self.app_env | {"PATH_SUFFIX": "/configurations?limit=10"}
             http["list_configs_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **pages)
             # One configuration read again and again, answered whole (200) or revalidated (304): the
-            # two alternate, three times, and each keeps its better run, so that drift favours neither;
+            # two alternate, five times, and each keeps its best run, so that drift favours neither;
             # the server's CPU per request in those runs is what each answer costs it.
             one = f"{api.base}/api/v1/configurations/{Path(self.config_env['IDS_FILE']).read_text().split()[0]}"
             tag = {"If-None-Match": httpx.get(one).headers["etag"]}
             assert httpx.get(one, headers=tag).status_code == 304, "the revalidating GET must be answered 304"
             best: dict[str, Best] = {}
-            for _ in range(3):
+            for _ in range(5):
                 for name, headers in (("get_one_200_c16", {}), ("get_one_304_c16", tag)):
                     before = counters(api.process.pid)
                     load = wrk(one, CONCURRENCY, seconds / 2, headers=headers)
