@@ -159,3 +159,12 @@ def test_the_seeds_run_on_the_migrated_schema(fresh_dsn, tmp_path):
 
     assert len(app_ids.read_text().split()) == 5 and len(config_ids.read_text().split()) == 15
     assert bench.sql(fresh_dsn, "SELECT count(*) FROM applications") == [(12,)]
+
+
+def test_the_fastest_run_carries_the_failures_of_the_runs_left_out():
+    slow = bench.Load(rate=900.0, p50_ms=9.0, non_2xx=3, errors=1)
+    fast = bench.Load(rate=1000.0, p50_ms=8.0, non_2xx=0, errors=2)
+
+    kept = bench.fastest(slow, fast)
+
+    assert (kept.rate, kept.p50_ms, kept.non_2xx, kept.errors) == (1000.0, 8.0, 3, 3)

@@ -175,7 +175,7 @@ class EmbeddedPostgres:
     def init(self) -> None:
         self._prepare_root()
         if self.ephemeral:
-            # A copy of one pristine cluster: initdb takes a CPU-second, and a test run makes a dozen.
+            # A copy of one pristine cluster: initdb takes a CPU-second, and a test run starts eight.
             pristine = _pristine_cluster(self.bin, self.user)
             log.info("copying a pristine PostgreSQL cluster into %s", self.data_dir)
             subprocess.run(["cp", "-a", str(pristine), str(self.data_dir)], user=self.user, check=True)
