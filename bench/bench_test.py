@@ -168,3 +168,14 @@ def test_the_fastest_run_carries_the_failures_of_the_runs_left_out():
     kept = bench.fastest(slow, fast)
 
     assert (kept.rate, kept.p50_ms, kept.non_2xx, kept.errors) == (1000.0, 8.0, 3, 3)
+
+
+def test_keeping_the_faster_run_keeps_its_cost_and_every_run_s_failures():
+    best: dict[str, bench.Best] = {}
+    bench.keep_faster(best, "get", bench.Best(bench.Load(rate=1000.0, non_2xx=1), cpu_us=200.0, switches=9.0))
+    bench.keep_faster(best, "get", bench.Best(bench.Load(rate=1100.0, errors=2), cpu_us=180.0, switches=8.0))
+    bench.keep_faster(best, "get", bench.Best(bench.Load(rate=900.0), cpu_us=250.0, switches=10.0))
+
+    kept = best["get"]
+    assert (kept.load.rate, kept.cpu_us, kept.switches) == (1100.0, 180.0, 8.0)
+    assert (kept.load.non_2xx, kept.load.errors) == (1, 2)

@@ -3,7 +3,8 @@
 Two kinds of cluster use it:
 - the development cluster in `.data/` that `make run` creates on first use and
   reuses afterwards (it keeps running after the API stops; `make db-stop` stops it);
-- the throw-away clusters the tests start in a temporary directory.
+- the throw-away clusters the tests start in a temporary directory, each a copy of one
+  pristine cluster that `initdb` made once and that is kept (see `_pristine_cluster`).
 
 postgres refuses to run as root. When we are root (as CI is), every server
 command runs as an unprivileged OS user (`EMBEDDED_OS_USER`), so the binaries
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 DBNAME = "appconfig"
 SUPERUSER = "postgres"
+INITDB_OPTIONS = ("-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale")
 # A Unix socket path must fit in sockaddr_un.sun_path (108 bytes on Linux).
 _SOCKET_PATH_MAX = 100
 _SHARED_BASE = Path("/var/tmp")
@@ -87,35 +89,35 @@ def binaries(user: str | None) -> Path:
     return shared / "bin"
 
 
-INITDB_OPTIONS = ("-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale")
-
-
 def _pristine_cluster(bin_dir: Path, user: str | None) -> Path:
-    """The data directory of a cluster `initdb` made and nothing ever started, kept under /var/tmp
-    for these binaries and this OS user: throw-away clusters start as copies of it."""
+    """The data directory of a cluster that `initdb` made and nothing ever started, for these
+    binaries and this OS user: throw-away clusters start as copies of it. Kept between runs and
+    checkouts: under /var/tmp when the server runs as `user` (we are root), else in our cache."""
     postgres = bin_dir / "postgres"
-    key = f"{postgres}:{postgres.stat().st_mtime_ns}:{user}:{INITDB_OPTIONS}"
-    place = _SHARED_BASE / f"appconfig-initdb-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    if not place.exists():
-        with _lock(place.with_suffix(".lock")):
-            if not place.exists():
-                # Made aside and renamed into place: a process stopped halfway leaves no half cluster.
-                staging = Path(tempfile.mkdtemp(prefix=f".{place.name}-", dir=_SHARED_BASE))
-                try:
-                    if user is not None:
-                        entry = pwd.getpwnam(user)
-                        os.chown(staging, entry.pw_uid, entry.pw_gid)
-                    subprocess.run(
-                        [str(bin_dir / "initdb"), "-D", str(staging / "data"), *INITDB_OPTIONS],
-                        user=user,
-                        cwd=staging,
-                        capture_output=True,
-                        check=True,
-                    )
-                    staging.rename(place)
-                except BaseException:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    raise
+    key = f"{bin_dir.parent.name}:{postgres.stat().st_size}:{user or os.geteuid()}:{INITDB_OPTIONS}"
+    base = _SHARED_BASE if user is not None else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    place = base / f"appconfig-initdb-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    # Written last: a directory without it is a build that was cut short, or one a cleaner aged.
+    complete = place / "complete"
+    if complete.exists():
+        return place / "data"
+    base.mkdir(parents=True, exist_ok=True)
+    with _lock(base / f"{place.name}.lock"):
+        if complete.exists():
+            return place / "data"
+        for leftover in (place, *base.glob(f".{place.name}-*")):
+            shutil.rmtree(leftover, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{place.name}-", dir=base))
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(staging, entry.pw_uid, entry.pw_gid)
+        command = [str(bin_dir / "initdb"), "-D", str(staging / "data"), *INITDB_OPTIONS]
+        result = subprocess.run(command, user=user, cwd=staging, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise RuntimeError(f"initdb failed: {result.stderr.strip()}")
+        (staging / "complete").touch()
+        staging.rename(place)
     return place / "data"
 
 
@@ -175,10 +177,10 @@ class EmbeddedPostgres:
     def init(self) -> None:
         self._prepare_root()
         if self.ephemeral:
-            # A copy of one pristine cluster: initdb takes a CPU-second, and a test run starts eight.
+            # A copy of one pristine cluster: initdb takes a CPU-second each time, cp a tenth of one.
             pristine = _pristine_cluster(self.bin, self.user)
             log.info("copying a pristine PostgreSQL cluster into %s", self.data_dir)
-            subprocess.run(["cp", "-a", str(pristine), str(self.data_dir)], user=self.user, check=True)
+            subprocess.run(["cp", "-aT", str(pristine), str(self.data_dir)], user=self.user, check=True)
             return
         log.info("initialising PostgreSQL cluster in %s", self.data_dir)
         self._pg("initdb", "-D", str(self.data_dir), *INITDB_OPTIONS)

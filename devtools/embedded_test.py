@@ -2,6 +2,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import psycopg2
@@ -99,13 +100,37 @@ def test_throwaway_clusters_do_not_collide(cluster):
         assert other.socket_dir != cluster.socket_dir
         scalar(other.dsn("postgres"), "CREATE TABLE only_in_other (id int)")
         assert scalar(cluster.dsn("postgres"), "SELECT to_regclass('only_in_other') IS NULL") is True
-        # Both are copies of one cluster that initdb made and nothing ever started.
-        pristine = embedded._pristine_cluster(other.bin, other.user)
-        assert (pristine / "PG_VERSION").exists() and not (pristine / "postmaster.pid").exists()
-        assert other.data_dir.stat().st_uid == pristine.stat().st_uid
+        # Copies of one pristine cluster: initdb gives every cluster it makes an identifier of its own.
+        identifier = "SELECT system_identifier FROM pg_control_system()"
+        assert scalar(other.dsn("postgres"), identifier) == scalar(cluster.dsn("postgres"), identifier)
     finally:
         other.remove()
     assert not other.root.exists()
+
+
+def test_the_pristine_cluster_is_made_once_and_made_again_when_cut_short(monkeypatch):
+    base = Path(tempfile.mkdtemp(prefix="appconfig-cache-", dir="/tmp"))  # the server's OS user reaches it
+    base.chmod(0o755)
+    monkeypatch.setattr(embedded, "_SHARED_BASE", base)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(base))
+    server = embedded.throwaway_cluster()
+    try:
+        made = embedded._pristine_cluster(server.bin, server.user)
+        assert (made / "PG_VERSION").exists() and made.parent.parent == base
+        assert embedded._pristine_cluster(server.bin, server.user) == made  # kept, not made again
+        version = made / "PG_VERSION"
+        stamp = version.stat().st_mtime_ns
+
+        # A build killed halfway leaves its staging directory, and one without its mark is not used.
+        leftover = base / f".{made.parent.name}-killed"
+        leftover.mkdir()
+        (made.parent / "complete").unlink()
+        assert embedded._pristine_cluster(server.bin, server.user) == made
+        assert (made.parent / "complete").exists() and version.stat().st_mtime_ns != stamp
+        assert not leftover.exists()
+    finally:
+        server.remove()
+        shutil.rmtree(base)
 
 
 def test_long_root_gets_a_short_socket_directory(tmp_path):
