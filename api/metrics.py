@@ -251,9 +251,24 @@ class Metrics:
             _forget_dead_workers()
 
 
+class _WorkersFiles(multiprocess.MultiProcessCollector):
+    """The workers' files, but none that a worker is creating right now: empty until the library
+    gives it its size, such a file failed the whole scrape (a 500) while a worker restarted."""
+
+    def collect(self) -> Iterator[Metric]:
+        return self.merge([str(path) for path in Path(self._path).glob("*.db") if _begun(path)], accumulate=True)
+
+
+def _begun(path: Path) -> bool:
+    try:
+        return path.stat().st_size > 0  # once sized, a file only grows until the next run wipes it
+    except FileNotFoundError:  # a dead worker's live gauges, just forgotten
+        return False
+
+
 def workers_registry() -> CollectorRegistry:
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)
+    _WorkersFiles(registry)
     return registry
 
 

@@ -14,11 +14,12 @@ import httpx
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
-from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client import generate_latest
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 from prometheus_client.openmetrics.parser import text_string_to_metric_families as openmetrics_families
 
 from api.app import create_app
-from api.metrics import version
+from api.metrics import MULTIPROCESS_DIR, version, workers_registry
 from devtools.api_process import free_port
 from devtools.live_api import held, long_poll, served, sse
 from devtools.scrape import Samples, moved, parse, scrape, value
@@ -295,3 +296,16 @@ def healthz_count(directory: Path, pid: int) -> float:
         for key, value, *_ in MmapedDict.read_all_values_from_file(str(path))
         if '"/healthz"' in key and '"200"' in key and "appconfig_http_requests_total" in key
     )
+
+
+def test_a_worker_creating_its_file_at_the_scrape_does_not_fail_it(tmp_path, monkeypatch):
+    """A restarted worker's file is empty until the library sizes it: the scrape skips it, not 500s."""
+    monkeypatch.setenv(MULTIPROCESS_DIR, str(tmp_path))
+    counts = MmapedDict(str(tmp_path / "counter_101.db"))
+    counts.write_value(mmap_key("appconfig_seen", "appconfig_seen_total", [], [], "Seen."), 3.0, 0.0)
+    counts.close()
+    (tmp_path / "counter_102.db").touch()  # a new worker's, between its creation and its sizing
+
+    samples = parse(generate_latest(workers_registry()).decode())
+
+    assert value(samples, "appconfig_seen_total") == 3

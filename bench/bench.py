@@ -549,7 +549,8 @@ def runs_markdown(results: Results) -> str:
 
 def markdown(results: Results) -> str:
     lines = [
-        f"Benchmark of {results.started} on {results.machine}; {results.seconds_per_run:g} s per run.",
+        f"Benchmark of {results.started} on {results.machine}; {results.seconds_per_run:g} s per run "
+        f"({results.seconds_per_run / 2:g} s for the runs that alternate to keep their best).",
         "",
         runs_markdown(results).rstrip(),
     ]
