@@ -21,7 +21,7 @@ import re
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -255,7 +255,7 @@ class _WorkersFiles(multiprocess.MultiProcessCollector):
     """The workers' files, but none that a worker is creating right now: empty until the library
     gives it its size, such a file failed the whole scrape (a 500) while a worker restarted."""
 
-    def collect(self) -> Iterator[Metric]:
+    def collect(self) -> Iterable[Metric]:
         return self.merge([str(path) for path in Path(self._path).glob("*.db") if _begun(path)], accumulate=True)
 
 

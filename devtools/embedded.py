@@ -93,17 +93,15 @@ def _pristine_cluster(bin_dir: Path, user: str | None) -> Path:
     """The data directory of a cluster that `initdb` made and nothing ever started, for these
     binaries and this OS user: throw-away clusters start as copies of it. Kept between runs and
     checkouts: under /var/tmp when the server runs as `user` (we are root), else in our cache."""
-    postgres = bin_dir / "postgres"
-    key = f"{bin_dir.parent.name}:{postgres.stat().st_size}:{user or os.geteuid()}:{INITDB_OPTIONS}"
-    base = _SHARED_BASE if user is not None else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    uid = pwd.getpwnam(user).pw_uid if user is not None else os.geteuid()
+    key = f"{bin_dir.parent.name}:{(bin_dir / 'postgres').stat().st_size}:{user}:{uid}:{INITDB_OPTIONS}"
+    base = _SHARED_BASE if user is not None else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     place = base / f"appconfig-initdb-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
-    # Written last: a directory without it is a build that was cut short, or one a cleaner aged.
-    complete = place / "complete"
-    if complete.exists():
+    if _intact(place, uid):
         return place / "data"
     base.mkdir(parents=True, exist_ok=True)
     with _lock(base / f"{place.name}.lock"):
-        if complete.exists():
+        if _intact(place, uid):
             return place / "data"
         for leftover in (place, *base.glob(f".{place.name}-*")):
             shutil.rmtree(leftover, ignore_errors=True)
@@ -121,6 +119,17 @@ def _pristine_cluster(bin_dir: Path, user: str | None) -> Path:
     return place / "data"
 
 
+def _intact(place: Path, uid: int) -> bool:
+    """Whether `place` is a pristine cluster to copy: marked complete when it was made (a cleaner
+    that ages /var/tmp takes the mark first: it is never read), and the server user's alone (the
+    name is predictable: anyone could have put a cluster of theirs there, for root to start)."""
+    try:
+        status = place.lstat()  # a link is not the directory itself
+    except FileNotFoundError:
+        return False
+    return status.st_uid == uid and status.st_mode & 0o077 == 0 and (place / "complete").exists()
+
+
 @dataclass
 class EmbeddedPostgres:
     """One cluster: `root` holds `data/`, `server.log` and (when short enough) the socket."""
@@ -128,7 +137,7 @@ class EmbeddedPostgres:
     root: Path
     port: int
     listen_tcp: bool = True
-    ephemeral: bool = False  # tests: no fsync, nothing survives a crash anyway
+    ephemeral: bool = False  # tests: a copy of the pristine cluster, no fsync, nothing survives a crash
     os_user: str = "postgres"
 
     def __post_init__(self) -> None:

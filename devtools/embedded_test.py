@@ -108,20 +108,21 @@ def test_throwaway_clusters_do_not_collide(cluster):
     assert not other.root.exists()
 
 
-def test_the_pristine_cluster_is_made_once_and_made_again_when_cut_short(monkeypatch):
+def test_the_pristine_cluster_is_made_once_and_made_again_when_its_mark_is_gone(monkeypatch):
+    server = embedded.throwaway_cluster()  # before the cache moves: its binaries stay where they are
     base = Path(tempfile.mkdtemp(prefix="appconfig-cache-", dir="/tmp"))  # the server's OS user reaches it
     base.chmod(0o755)
     monkeypatch.setattr(embedded, "_SHARED_BASE", base)
     monkeypatch.setenv("XDG_CACHE_HOME", str(base))
-    server = embedded.throwaway_cluster()
     try:
         made = embedded._pristine_cluster(server.bin, server.user)
         assert (made / "PG_VERSION").exists() and made.parent.parent == base
-        assert embedded._pristine_cluster(server.bin, server.user) == made  # kept, not made again
         version = made / "PG_VERSION"
         stamp = version.stat().st_mtime_ns
+        assert embedded._pristine_cluster(server.bin, server.user) == made
+        assert version.stat().st_mtime_ns == stamp  # kept, not made again
 
-        # A build killed halfway leaves its staging directory, and one without its mark is not used.
+        # A build killed halfway leaves its staging directory; a cleaner takes the mark first.
         leftover = base / f".{made.parent.name}-killed"
         leftover.mkdir()
         (made.parent / "complete").unlink()
@@ -131,6 +132,22 @@ def test_the_pristine_cluster_is_made_once_and_made_again_when_cut_short(monkeyp
     finally:
         server.remove()
         shutil.rmtree(base)
+
+
+def test_a_pristine_cluster_is_copied_only_when_marked_and_the_server_user_s_alone(tmp_path):
+    place = tmp_path / "pristine"
+    place.mkdir(mode=0o700)
+    uid = os.geteuid()
+    assert not embedded._intact(place, uid)  # no mark: cut short, or aged
+    (place / "complete").touch()
+    assert embedded._intact(place, uid)
+    assert not embedded._intact(place, uid + 1)  # someone else's
+    place.chmod(0o755)
+    assert not embedded._intact(place, uid)  # others could have changed it
+    (tmp_path / "link").symlink_to(place)
+    place.chmod(0o700)
+    assert not embedded._intact(tmp_path / "link", uid)
+    assert not embedded._intact(tmp_path / "missing", uid)
 
 
 def test_long_root_gets_a_short_socket_directory(tmp_path):
