@@ -36,7 +36,7 @@ import migrations
 from api.process import raise_open_files_limit
 from bench.watchers import LongPolls, stream_latencies
 from devtools.api_process import ApiProcess, free_port
-from devtools.embedded import EmbeddedPostgres, binaries, run_as, throwaway_cluster
+from devtools.embedded import EmbeddedPostgres, as_user, binaries, run_as, throwaway_cluster
 from settings import PROJECT_ROOT as ROOT
 
 BENCH = Path(__file__).resolve().parent
@@ -421,7 +421,7 @@ class PgBouncer:
                 shutil.chown(path, server.user)
         self.process = subprocess.Popen(
             [binary, "--quiet", str(self.dir / "pgbouncer.ini")],
-            user=server.user,
+            **as_user(server.user),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

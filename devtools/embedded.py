@@ -50,11 +50,20 @@ def run_as(os_user: str) -> str | None:
     return os_user if os.geteuid() == 0 else None
 
 
+def as_user(user: str | None) -> dict:
+    """What subprocess needs to run a command as `user` (None: ourselves), with that user's groups:
+    `user=` alone keeps ours, and root's group would let the server read whatever root's group may."""
+    if user is None:
+        return {}
+    entry = pwd.getpwnam(user)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": os.getgrouplist(user, entry.pw_gid)}
+
+
 def _reachable(path: Path, user: str | None) -> bool:
     """Whether `user` can search `path` (and so every directory above it)."""
     if user is None:
         return True
-    return subprocess.run(["test", "-x", str(path)], user=user, check=False).returncode == 0
+    return subprocess.run(["test", "-x", str(path)], **as_user(user), check=False).returncode == 0
 
 
 @contextmanager
@@ -110,7 +119,7 @@ def _pristine_cluster(bin_dir: Path, user: str | None) -> Path:
             entry = pwd.getpwnam(user)
             os.chown(staging, entry.pw_uid, entry.pw_gid)
         command = [str(bin_dir / "initdb"), "-D", str(staging / "data"), *INITDB_OPTIONS]
-        result = subprocess.run(command, user=user, cwd=staging, capture_output=True, text=True, check=False)
+        result = subprocess.run(command, **as_user(user), cwd=staging, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             shutil.rmtree(staging, ignore_errors=True)
             raise RuntimeError(f"initdb failed: {result.stderr.strip()}")
@@ -161,7 +170,7 @@ class EmbeddedPostgres:
     def _pg(self, program: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(self.bin / program), *args],
-            user=self.user,
+            **as_user(self.user),
             cwd=self.root,
             capture_output=True,
             text=True,
@@ -189,7 +198,7 @@ class EmbeddedPostgres:
             # A copy of one pristine cluster: initdb takes a CPU-second each time, cp a tenth of one.
             pristine = _pristine_cluster(self.bin, self.user)
             log.info("copying a pristine PostgreSQL cluster into %s", self.data_dir)
-            subprocess.run(["cp", "-aT", str(pristine), str(self.data_dir)], user=self.user, check=True)
+            subprocess.run(["cp", "-aT", str(pristine), str(self.data_dir)], **as_user(self.user), check=True)
             return
         log.info("initialising PostgreSQL cluster in %s", self.data_dir)
         self._pg("initdb", "-D", str(self.data_dir), *INITDB_OPTIONS)

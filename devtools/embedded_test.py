@@ -1,4 +1,5 @@
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -70,6 +71,16 @@ def test_cluster_sits_where_its_os_user_can_reach_it(dev_settings):
         assert cluster.user == "postgres"
         assert cluster.root.is_relative_to("/var/tmp")
         assert embedded._reachable(cluster.bin / "postgres", "postgres")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root runs the server as another user")
+def test_the_server_runs_with_its_os_user_s_groups_not_root_s(cluster):
+    status = scalar(cluster.dsn("postgres"), "SELECT pg_read_file('/proc/self/status')")
+    ids = dict(line.split(":", 1) for line in status.splitlines() if line.startswith(("Uid", "Gid", "Groups")))
+    entry = pwd.getpwnam("postgres")
+    assert ids["Uid"].split()[0] == str(entry.pw_uid)
+    assert set(ids["Gid"].split()) == {str(entry.pw_gid)}
+    assert "0" not in ids["Groups"].split()
 
 
 def test_shared_directory_keeps_a_reachable_path(tmp_path):
