@@ -18,6 +18,7 @@ import asyncio
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -32,8 +33,7 @@ from pathlib import Path
 import httpx
 import psycopg2
 
-import migrations
-from api.process import raise_open_files_limit
+import migrator
 from bench.watchers import LongPolls, stream_latencies
 from devtools.api_process import ApiProcess, free_port
 from devtools.embedded import EmbeddedPostgres, as_user, binaries, run_as, throwaway_cluster
@@ -210,9 +210,11 @@ class ExternalServer:
 def prepare(cluster: "EmbeddedPostgres | ExternalServer", dbname: str) -> str:
     cluster.create_database(dbname, template="template0")
     dsn = cluster.dsn(dbname)
-    conn = migrations.connect(dsn)
-    migrations.up(conn, say=lambda line: None)
-    conn.close()
+    conn = migrator.connect(dsn)
+    try:
+        migrator.up(conn, say=lambda line: None)
+    finally:
+        conn.close()
     return dsn
 
 
@@ -250,6 +252,16 @@ def seed_list(dsn: str, applications: int) -> None:
           FROM generate_series(1, {applications}) n;
     """)  # fmt: skip
     sql(dsn, "VACUUM ANALYZE applications")  # VACUUM must be a statement of its own
+
+
+def raise_open_files_limit() -> None:
+    """The client's end of every watcher is a socket too: take all the open files the hard limit allows."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:
+            stage(f"  the open files limit stays {soft}: {exc}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -608,12 +620,11 @@ def replace_between_markers(path: Path, name: str, text: str) -> None:
     path.write_text(f"{head}{start}\n{text.rstrip()}\n{end}{tail}")
 
 
-def publish(results: Results, chart_path: Path) -> None:
-    """The latest full run into the docs: every table in docs/benchmarks.md, the targets and chart in the README."""
-    replace_between_markers(DOCS / "benchmarks.md", "bench:results", markdown(results))
-    heading = f"Targets, from the run of {results.started} ({results.machine}):\n\n"
-    replace_between_markers(ROOT / "README.md", "bench:targets", heading + targets_markdown(results))
-    shutil.copyfile(chart_path, DOCS / "bench-get-sweep.png")
+def publish(results: Results, chart_path: Path, docs: Path = DOCS) -> None:
+    """The latest full run into `docs`: every table in benchmarks.md, the targets with them, and the
+    chart beside it. Nothing else: the README only links to them."""
+    replace_between_markers(docs / "benchmarks.md", "bench:results", markdown(results))
+    shutil.copyfile(chart_path, docs / "bench-get-sweep.png")
 
 
 def chart(results: Results, path: Path) -> None:
@@ -962,7 +973,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:  # a full run is what the docs show
         chart(results, RESULTS / f"bench-{stamp}.png")
         publish(results, RESULTS / f"bench-{stamp}.png")
-        print("and to docs/benchmarks.md, the README's targets table and docs/bench-get-sweep.png")
+        print("and to docs/benchmarks.md and docs/bench-get-sweep.png")
     return 0
 
 

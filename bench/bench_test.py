@@ -1,4 +1,6 @@
-"""The bench's own logic: reading wrk and pgbench, and judging the targets."""
+"""The bench's own logic: reading wrk and pgbench, judging the targets, and writing only the docs."""
+
+import shutil
 
 import pytest
 
@@ -141,16 +143,29 @@ def test_without_exactly_one_pair_of_markers_nothing_is_written(tmp_path, text):
 
 
 def test_the_docs_hold_the_markers_the_bench_writes_between():
-    for path, name in ((bench.DOCS / "benchmarks.md", "bench:results"), (bench.ROOT / "README.md", "bench:targets")):
-        text = path.read_text()
-        assert text.count(f"<!-- {name}:start -->") == 1 and text.count(f"<!-- {name}:end -->") == 1
+    text = (bench.DOCS / "benchmarks.md").read_text()
+
+    assert text.count("<!-- bench:results:start -->") == 1 and text.count("<!-- bench:results:end -->") == 1
 
 
-def test_the_readme_keeps_only_the_targets_and_the_chart():
-    readme = (bench.ROOT / "README.md").read_text()
+def test_publishing_writes_docs_benchmarks_and_the_chart_and_nothing_else(tmp_path):
+    root = tmp_path / "checkout"
+    (root / "docs").mkdir(parents=True)
+    shutil.copyfile(bench.ROOT / "README.md", root / "README.md")
+    shutil.copyfile(bench.DOCS / "benchmarks.md", root / "docs" / "benchmarks.md")
+    chart = tmp_path / "chart.png"
+    chart.write_bytes(b"a chart")
+    before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
 
-    assert "| run | rate (/s) |" not in readme  # the full tables live in docs/benchmarks.md
-    assert "](docs/benchmarks.md)" in readme and "docs/bench-get-sweep.png" in readme
+    bench.publish(results(get_rate=2500), chart, docs=root / "docs")
+
+    after = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
+    changed = {path.relative_to(root).as_posix() for path in after if before.get(path) != after[path]}
+    assert changed == {"docs/benchmarks.md", "docs/bench-get-sweep.png"}
+    assert after[root / "README.md"] == before[root / "README.md"]
+    published = after[root / "docs" / "benchmarks.md"].decode()
+    assert "| list 1M: rows/s / COPY rows/s | 0.25 | >= 0.5 | NO |" in published  # the targets, with the runs
+    assert after[root / "docs" / "bench-get-sweep.png"] == b"a chart"
 
 
 def test_the_seeds_run_on_the_migrated_schema(fresh_dsn, tmp_path):
