@@ -1,10 +1,11 @@
-"""The bench's own logic: reading wrk and pgbench, judging the targets, and writing only the docs."""
+"""The bench's own logic: reading wrk and pgbench, keeping the best runs, judging the targets,
+writing the docs (only docs/benchmarks.md and the chart), and seeding."""
 
 import shutil
 
 import pytest
 
-from bench import bench
+from bench import harness, load, markers, report
 
 WRK = """Running 8s test @ http://127.0.0.1:8000
   2 threads and 16 connections
@@ -33,45 +34,45 @@ tps = 20658.123 (without initial connection time)
 
 
 def test_wrk_output_is_read():
-    load = bench.parse_wrk(WRK)
+    run = load.parse_wrk(WRK)
 
-    assert load == bench.Load(rate=2254.0, p50_ms=6.68, p99_ms=16.11, non_2xx=5, errors=3)
+    assert run == load.Load(rate=2254.0, p50_ms=6.68, p99_ms=16.11, non_2xx=5, errors=3)
 
 
 @pytest.mark.parametrize(("text", "ms"), [("950.00us", 0.95), ("1.50s", 1500.0), ("12ms", 12.0), ("1.00m", 60000.0)])
 def test_wrk_units(text, ms):
-    assert bench._ms(text) == pytest.approx(ms)
+    assert load._ms(text) == pytest.approx(ms)
 
 
 def test_pgbench_output_is_read():
-    assert bench.parse_pgbench(PGBENCH) == bench.Load(rate=20658.123, p50_ms=0.775, errors=0)
+    assert load.parse_pgbench(PGBENCH) == load.Load(rate=20658.123, p50_ms=0.775, errors=0)
 
 
-def results(get_rate: float) -> bench.Results:
-    load = bench.Load
-    return bench.Results(
+def results(get_rate: float) -> report.Results:
+    run = load.Load
+    return report.Results(
         started="now",
         machine="test",
         seconds_per_run=8,
         http={
-            "healthz_c16": load(7000, 2, 3),
-            "get_app_c16": load(get_rate, 6, 12),
-            "get_config_c16": load(2000, 6, 30),
-            "post_app_c16": load(1800, 8, 16),
-            "get_config_by_name_c16": load(1500, 7, 14),
-            "list_configs_c16": load(1200, 9, 18),
-            "get_one_200_c16": load(2100, 6, 12),
-            "get_one_304_c16": load(2300, 6, 12),
-            "ours: healthz_c16": load(7000, 2, 3),
-            "peer: healthz_c16": load(10000, 1, 2),
-            "ours: get_app_c16": load(get_rate, 6, 12),
-            "peer: get_app_c16": load(3000, 5, 10),
-            "ours: post_app_c16": load(1800, 8, 16),
-            "peer: post_app_c16": load(2000, 8, 12),
-            "metrics on: get_app_c16": load(2900, 6, 12),
-            "metrics off: get_app_c16": load(3000, 6, 12),
+            "healthz_c16": run(7000, 2, 3),
+            "get_app_c16": run(get_rate, 6, 12),
+            "get_config_c16": run(2000, 6, 30),
+            "post_app_c16": run(1800, 8, 16),
+            "get_config_by_name_c16": run(1500, 7, 14),
+            "list_configs_c16": run(1200, 9, 18),
+            "get_one_200_c16": run(2100, 6, 12),
+            "get_one_304_c16": run(2300, 6, 12),
+            "ours: healthz_c16": run(7000, 2, 3),
+            "peer: healthz_c16": run(10000, 1, 2),
+            "ours: get_app_c16": run(get_rate, 6, 12),
+            "peer: get_app_c16": run(3000, 5, 10),
+            "ours: post_app_c16": run(1800, 8, 16),
+            "peer: post_app_c16": run(2000, 8, 12),
+            "metrics on: get_app_c16": run(2900, 6, 12),
+            "metrics off: get_app_c16": run(3000, 6, 12),
         },
-        database={"app_get_c16": load(20000), "config_get_c16": load(25000), "app_create_c16": load(12000)},
+        database={"app_get_c16": run(20000), "config_get_c16": run(25000), "app_create_c16": run(12000)},
         listing={
             "rows": 1e6, "bytes": 9e7, "ttfb_s": 0.01, "total_s": 4.0, "rows_per_s": 250000.0,
             "rss_growth_mb": 3.0, "copy_rows": 1e6, "copy_total_s": 1.0, "copy_rows_per_s": 1e6,
@@ -85,7 +86,7 @@ def results(get_rate: float) -> bench.Results:
 
 
 def test_targets_are_judged_from_the_ratios():
-    verdicts = {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2500))}
+    verdicts = {name: ok for name, _, _, ok in report.verdicts(results(get_rate=2500))}
 
     assert verdicts["GET app / HTTP ceiling"] is True  # 2500 / 7000 = 0.36
     assert verdicts["GET app / database ceiling"] is True  # 0.125
@@ -102,11 +103,11 @@ def test_targets_are_judged_from_the_ratios():
     assert verdicts["post_app / the peer's (FastAPI on asyncpg)"] is True  # 0.90
     assert verdicts["GET app with metrics / without"] is True  # 0.97
     assert verdicts["GET answered 304: the server's CPU per request / 200's"] is True  # 0.96
-    assert {name: ok for name, _, _, ok in bench.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
+    assert {name: ok for name, _, _, ok in report.verdicts(results(get_rate=2000))}["GET app / HTTP ceiling"] is False
 
 
 def test_the_table_names_every_run_and_target():
-    table = bench.markdown(results(get_rate=2500))
+    table = report.markdown(results(get_rate=2500))
 
     assert "| HTTP get_app_c16 | 2,500 |" in table
     assert "| pgbench app_create_c16 | 12,000 |" in table
@@ -118,8 +119,8 @@ def test_results_go_between_the_markers_and_nowhere_else(tmp_path):
     page = tmp_path / "page.md"
     page.write_text("intro\n<!-- bench:x:start -->\nold\nrows\n<!-- bench:x:end -->\noutro, cut mid-wo")
 
-    bench.replace_between_markers(page, "bench:x", "new table\n")
-    bench.replace_between_markers(page, "bench:x", "newer table\n")  # again: still one block
+    markers.replace_between_markers(page, "bench:x", "new table\n")
+    markers.replace_between_markers(page, "bench:x", "newer table\n")  # again: still one block
 
     assert page.read_text() == "intro\n<!-- bench:x:start -->\nnewer table\n<!-- bench:x:end -->\noutro, cut mid-wo"
 
@@ -138,12 +139,12 @@ def test_without_exactly_one_pair_of_markers_nothing_is_written(tmp_path, text):
     page.write_text(text)
 
     with pytest.raises(ValueError):
-        bench.replace_between_markers(page, "bench:x", "table")
+        markers.replace_between_markers(page, "bench:x", "table")
     assert page.read_text() == text
 
 
 def test_the_docs_hold_the_markers_the_bench_writes_between():
-    text = (bench.DOCS / "benchmarks.md").read_text()
+    text = (report.DOCS / "benchmarks.md").read_text()
 
     assert text.count("<!-- bench:results:start -->") == 1 and text.count("<!-- bench:results:end -->") == 1
 
@@ -151,13 +152,13 @@ def test_the_docs_hold_the_markers_the_bench_writes_between():
 def test_publishing_writes_docs_benchmarks_and_the_chart_and_nothing_else(tmp_path):
     root = tmp_path / "checkout"
     (root / "docs").mkdir(parents=True)
-    shutil.copyfile(bench.ROOT / "README.md", root / "README.md")
-    shutil.copyfile(bench.DOCS / "benchmarks.md", root / "docs" / "benchmarks.md")
+    shutil.copyfile(report.ROOT / "README.md", root / "README.md")
+    shutil.copyfile(report.DOCS / "benchmarks.md", root / "docs" / "benchmarks.md")
     chart = tmp_path / "chart.png"
     chart.write_bytes(b"a chart")
     before = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
 
-    bench.publish(results(get_rate=2500), chart, docs=root / "docs")
+    report.publish(results(get_rate=2500), chart, docs=root / "docs")
 
     after = {path: path.read_bytes() for path in root.rglob("*") if path.is_file()}
     changed = {path.relative_to(root).as_posix() for path in after if before.get(path) != after[path]}
@@ -169,27 +170,27 @@ def test_publishing_writes_docs_benchmarks_and_the_chart_and_nothing_else(tmp_pa
 
 
 def test_the_seeds_run_on_the_migrated_schema(fresh_dsn, tmp_path):
-    app_ids, config_ids = bench.seed_main(fresh_dsn, 5, tmp_path)
-    bench.seed_list(fresh_dsn, 7)
+    app_ids, config_ids = harness.seed_main(fresh_dsn, 5, tmp_path)
+    harness.seed_list(fresh_dsn, 7)
 
     assert len(app_ids.read_text().split()) == 5 and len(config_ids.read_text().split()) == 15
-    assert bench.sql(fresh_dsn, "SELECT count(*) FROM applications") == [(12,)]
+    assert harness.sql(fresh_dsn, "SELECT count(*) FROM applications") == [(12,)]
 
 
 def test_the_fastest_run_carries_the_failures_of_the_runs_left_out():
-    slow = bench.Load(rate=900.0, p50_ms=9.0, non_2xx=3, errors=1)
-    fast = bench.Load(rate=1000.0, p50_ms=8.0, non_2xx=0, errors=2)
+    slow = load.Load(rate=900.0, p50_ms=9.0, non_2xx=3, errors=1)
+    fast = load.Load(rate=1000.0, p50_ms=8.0, non_2xx=0, errors=2)
 
-    kept = bench.fastest(slow, fast)
+    kept = load.fastest(slow, fast)
 
     assert (kept.rate, kept.p50_ms, kept.non_2xx, kept.errors) == (1000.0, 8.0, 3, 3)
 
 
 def test_keeping_the_faster_run_keeps_its_cost_and_every_run_s_failures():
-    best: dict[str, bench.Best] = {}
-    bench.keep_faster(best, "get", bench.Best(bench.Load(rate=1000.0, non_2xx=1), cpu_us=200.0, switches=9.0))
-    bench.keep_faster(best, "get", bench.Best(bench.Load(rate=1100.0, errors=2), cpu_us=180.0, switches=8.0))
-    bench.keep_faster(best, "get", bench.Best(bench.Load(rate=900.0), cpu_us=250.0, switches=10.0))
+    best: dict[str, load.Best] = {}
+    load.keep_faster(best, "get", load.Best(load.Load(rate=1000.0, non_2xx=1), cpu_us=200.0, switches=9.0))
+    load.keep_faster(best, "get", load.Best(load.Load(rate=1100.0, errors=2), cpu_us=180.0, switches=8.0))
+    load.keep_faster(best, "get", load.Best(load.Load(rate=900.0), cpu_us=250.0, switches=10.0))
 
     kept = best["get"]
     assert (kept.load.rate, kept.cpu_us, kept.switches) == (1100.0, 180.0, 8.0)

@@ -17,7 +17,8 @@ import tempfile
 from contextlib import ExitStack
 from pathlib import Path
 
-from bench.bench import PEER_ROUTES, Best, alternating, on_the_same_cpu, prepare, seed_main, sql, stage
+from bench.harness import on_the_same_cpu, prepare, seed_main, sql, stage
+from bench.load import PEER_ROUTES, Best, alternating
 from devtools.api_process import ApiProcess
 from devtools.embedded import throwaway_cluster
 from settings import PROJECT_ROOT

@@ -1,4 +1,5 @@
-"""Watchers for `make bench`: thousands of long-polls and an event stream, on raw asyncio sockets.
+"""Watchers for `make bench`: thousands of long-polls and an event stream, on raw asyncio sockets,
+and what the server's process holds for them (`held_and_woken`).
 
 An HTTP client library would cost more than the server being measured; a long-poll here is
 one connection, one request written, and the time its status line arrives.
@@ -11,6 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import httpx
+
+from bench.harness import rss_kb, until_idle
+from devtools.api_process import ApiProcess
+
+WATCHERS = 10_000  # long-polls held at once, by default
 
 
 @dataclass
@@ -92,3 +100,26 @@ async def stream_latencies(base: str, application_id: str, change: Callable[[int
     finally:
         writer.close()
     return latencies
+
+
+def held_and_woken[T](
+    api: ApiProcess, path: str, count: int, change: Callable[[], None], meanwhile: Callable[[], T]
+) -> tuple[float, Woken, T]:
+    """`count` long-polls of `path` held on `api`, `meanwhile` called while they wait, then `change` made
+    (both blocking, in a thread): the server's RSS per held watcher (KB), how they were woken, and what
+    `meanwhile` returned. The RSS is read with the server idle, before and while they are held."""
+    pid = api.process.pid
+    etag = httpx.get(api.base + path).headers["etag"]
+    until_idle(pid)
+    idle = rss_kb(pid, "VmRSS")
+
+    async def hold_then_wake() -> tuple[int, T, Woken]:
+        polls = LongPolls(api.base, path, etag, count)
+        await polls.open()
+        await asyncio.to_thread(until_idle, pid)
+        holding = rss_kb(pid, "VmRSS")
+        during = await asyncio.to_thread(meanwhile)
+        return holding, during, await polls.woken(change)
+
+    holding, during, woken = asyncio.run(hold_then_wake())
+    return (holding - idle) / count, woken, during

@@ -1,0 +1,163 @@
+"""Load runs: wrk against the HTTP servers, pgbench against the database, and how runs are compared.
+
+- `wrk`, `pgbench`: one run each, read into a `Load` (`parse_wrk`, `parse_pgbench`);
+- `Best`, `fastest`, `keep_faster`: each side keeps its best run, with every run's failures;
+- `alternating`: routes run against several servers in turn, so that drift on a shared machine
+  favours none; what each request cost the server's process (CPU, context switches) comes along.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from bench.harness import Cluster, counters, stage
+from devtools.api_process import ApiProcess
+
+BENCH = Path(__file__).resolve().parent
+SWEEP = (1, 4, 16, 64)
+CONCURRENCY = 16
+# What the API and its peer (bench/peer.py) both serve, compared in one stage and by bench.ladder.
+PEER_ROUTES = ("healthz", "get_app", "post_app")
+
+
+@dataclass
+class Load:
+    """One load run: requests (or transactions) per second and latencies in ms."""
+
+    rate: float
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    non_2xx: int = 0
+    errors: int = 0
+
+
+# -- reading the tools' output ---------------------------------------------------------------
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> Load:
+    """Requests/s, p50, p99, non-2xx and socket errors from `wrk --latency` output."""
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.M)
+    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.M)
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    return Load(
+        rate=rate,
+        p50_ms=_ms(p50[1]) if p50 else None,
+        p99_ms=_ms(p99[1]) if p99 else None,
+        non_2xx=int(non_2xx[1]) if non_2xx else 0,
+        errors=sum(int(n) for n in errors.groups()) if errors else 0,
+    )
+
+
+def parse_pgbench(output: str) -> Load:
+    """Transactions/s (without connection time) and mean latency from pgbench's summary."""
+    rate = float(re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)[1])
+    latency = re.search(r"latency average = ([\d.]+) ms", output)
+    failed = re.search(r"number of failed transactions: (\d+)", output)
+    return Load(rate=rate, p50_ms=float(latency[1]) if latency else None, errors=int(failed[1]) if failed else 0)
+
+
+# -- one run --------------------------------------------------------------------------------
+
+
+def wrk(
+    url: str,
+    connections: int,
+    seconds: float,
+    script: Path | None = None,
+    headers: dict[str, str] | None = None,
+    **env: str,
+) -> Load:
+    threads = max(1, min(2, connections))
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{round(seconds)}s", "--latency", url]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **env}, check=True)
+    return parse_wrk(result.stdout)
+
+
+def pgbench(cluster: Cluster, dbname: str, script: str, clients: int, seconds: float) -> Load:
+    with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
+        file.write(script)
+    try:
+        result = subprocess.run(
+            [str(cluster.bin / "pgbench"), "-n", "-M", "simple", "-c", str(clients), "-j", str(min(clients, 2)),
+             "-T", str(round(seconds)), "-f", file.name, cluster.dsn(dbname)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        return parse_pgbench(result.stdout)
+    finally:
+        os.unlink(file.name)
+
+
+# -- runs compared --------------------------------------------------------------------------
+
+
+@dataclass
+class Best:
+    """A server's best run of a route, and what each request cost its process in that run."""
+
+    load: Load
+    cpu_us: float
+    switches: float
+
+
+def fastest(*runs: Load) -> Load:
+    """The run with the best rate, carrying every run's non-2xx answers and errors: a run left out
+    still counts in "non-2xx answers and socket errors, all runs"."""
+    best = max(runs, key=lambda run: run.rate)
+    return replace(best, non_2xx=sum(run.non_2xx for run in runs), errors=sum(run.errors for run in runs))
+
+
+def keep_faster[K](best: dict[K, Best], key: K, run: Best) -> None:
+    """Keep under `key` the faster of `run` and the run kept there, with both runs' failures."""
+    kept = best.get(key)
+    if kept is None or run.load.rate > kept.load.rate:
+        best[key] = run
+    if kept is not None:
+        best[key].load = fastest(kept.load, run.load)
+
+
+def peer_routes(app_env: dict[str, str]) -> dict[str, tuple[str, Path | None, dict[str, str]]]:
+    """Each of PEER_ROUTES as wrk drives it: a path, a Lua script and the script's environment."""
+    return {
+        "healthz": ("/healthz", None, {}),
+        "get_app": ("", BENCH / "get_app.lua", app_env),
+        "post_app": ("", BENCH / "post_app.lua", {}),
+    }
+
+
+def alternating(
+    servers: dict[str, ApiProcess],
+    app_env: dict[str, str],
+    rounds: int,
+    seconds: float,
+    routes: tuple[str, ...] = PEER_ROUTES,
+) -> dict[tuple[str, str], Best]:
+    """Each of `routes` (of PEER_ROUTES) against each server in turn, `rounds` times over; each
+    server keeps its best run of each route, so that drift on a shared machine favours none."""
+    best: dict[tuple[str, str], Best] = {}
+    for name, (path, script, env) in peer_routes(app_env).items():
+        if name not in routes:
+            continue
+        for _ in range(rounds):
+            for server, api in servers.items():
+                before = counters(api.process.pid)
+                load = wrk(api.base + path, CONCURRENCY, seconds, script, **env)
+                after = counters(api.process.pid)
+                requests = load.rate * round(seconds)  # wrk runs whole seconds
+                cpu_us, switches = (after[0] - before[0]) * 1e6 / requests, (after[1] - before[1]) / requests
+                keep_faster(best, (server, name), Best(load, cpu_us, switches))
+        stage(f"  {name}: " + ", ".join(f"{server} {best[server, name].load.rate:,.0f}/s" for server in servers))
+    return best

@@ -1,0 +1,227 @@
+"""The report of a run: its results, the ratios and targets judged from them, markdown, the chart,
+and the docs it is published into (docs/benchmarks.md and docs/bench-get-sweep.png, nothing else)."""
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.load import PEER_ROUTES, SWEEP, Load
+from bench.markers import replace_between_markers
+from settings import PROJECT_ROOT as ROOT
+
+DOCS = ROOT / "docs"
+TARGETS = {
+    "get_vs_http": 0.30,
+    "get_vs_db": 0.12,
+    "post_vs_db": 0.12,
+    "p99_over_p50": 4.0,
+    "list_rss_mb": 50.0,
+    "list_ttfb_s": 1.0,
+    "list_vs_copy": 0.5,
+    "by_name_vs_by_id": 0.8,
+    "304_vs_200": 1.0,
+    "watcher_rss_kb": 20.0,
+    "watchers_woken_s": 1.0,
+    "get_with_watchers": 0.8,
+    "stream_p50_ms": 20.0,
+    "vs_peer": 0.8,
+    "metrics_on_vs_off": 0.95,
+}
+
+
+@dataclass
+class Results:
+    """Everything one run measured, by stage; what the report is made from, and its JSON."""
+
+    started: str
+    machine: str
+    seconds_per_run: float
+    http: dict[str, Load] = field(default_factory=dict)
+    database: dict[str, Load] = field(default_factory=dict)
+    listing: dict[str, float] = field(default_factory=dict)
+    watch: dict[str, float] = field(default_factory=dict)
+    cpu_us: dict[str, float] = field(default_factory=dict)  # the server's CPU per request, by run
+    notes: list[str] = field(default_factory=list)
+
+
+def ratios(results: Results) -> dict[str, float]:
+    http, db, listing = results.http, results.database, results.listing
+    out = {
+        "get_app_vs_http": http["get_app_c16"].rate / http["healthz_c16"].rate,
+        "get_app_vs_db": http["get_app_c16"].rate / db["app_get_c16"].rate,
+        "get_config_vs_http": http["get_config_c16"].rate / http["healthz_c16"].rate,
+        "get_config_vs_db": http["get_config_c16"].rate / db["config_get_c16"].rate,
+        "post_app_vs_db": http["post_app_c16"].rate / db["app_create_c16"].rate,
+        "get_config_by_name_vs_by_id": http["get_config_by_name_c16"].rate / http["get_config_c16"].rate,
+        "get_config_by_name_vs_http": http["get_config_by_name_c16"].rate / http["healthz_c16"].rate,
+        "list_configs_vs_http": http["list_configs_c16"].rate / http["healthz_c16"].rate,
+        "get_304_vs_200": http["get_one_304_c16"].rate / http["get_one_200_c16"].rate,
+    }
+    if "get_one_304_c16" in results.cpu_us:
+        cpu = results.cpu_us
+        out["get_304_vs_200_cpu_per_request"] = cpu["get_one_304_c16"] / cpu["get_one_200_c16"]
+    for name in PEER_ROUTES:
+        if f"peer: {name}_c16" in http:  # "ours:" ran beside it, alternating
+            out[f"{name}_vs_peer"] = http[f"ours: {name}_c16"].rate / http[f"peer: {name}_c16"].rate
+    if "metrics off: get_app_c16" in http:
+        out["get_app_metrics_on_vs_off"] = http["metrics on: get_app_c16"].rate / http["metrics off: get_app_c16"].rate
+    if listing:
+        out["list_vs_copy"] = listing["rows_per_s"] / listing["copy_rows_per_s"]
+    if "replica: get_app_c16" in http:
+        out["get_app_standby_vs_primary"] = http["replica: get_app_c16"].rate / http["get_app_c16"].rate
+    if results.watch:
+        out["get_with_watchers_vs_without"] = results.watch["get_rate_with"] / results.watch["get_rate_without"]
+    return out
+
+
+def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
+    r = ratios(results)
+    http, listing = results.http, results.listing
+    checks = [
+        ("GET app / HTTP ceiling", f"{r['get_app_vs_http']:.2f}", f">= {TARGETS['get_vs_http']}",
+         r["get_app_vs_http"] >= TARGETS["get_vs_http"]),
+        ("GET app / database ceiling", f"{r['get_app_vs_db']:.2f}", f">= {TARGETS['get_vs_db']}",
+         r["get_app_vs_db"] >= TARGETS["get_vs_db"]),
+        ("POST app / pgbench app_create", f"{r['post_app_vs_db']:.2f}", f">= {TARGETS['post_vs_db']}",
+         r["post_app_vs_db"] >= TARGETS["post_vs_db"]),
+        ("GET configuration by name / by id", f"{r['get_config_by_name_vs_by_id']:.2f}",
+         f">= {TARGETS['by_name_vs_by_id']}", r["get_config_by_name_vs_by_id"] >= TARGETS["by_name_vs_by_id"]),
+        ("GET answered 304 / answered 200", f"{r['get_304_vs_200']:.2f}", f">= {TARGETS['304_vs_200']}",
+         r["get_304_vs_200"] >= TARGETS["304_vs_200"]),
+    ]  # fmt: skip
+    for name in PEER_ROUTES:
+        if f"{name}_vs_peer" in r:
+            checks.append((f"{name} / the peer's (FastAPI on asyncpg)", f"{r[f'{name}_vs_peer']:.2f}",
+                           f">= {TARGETS['vs_peer']}", r[f"{name}_vs_peer"] >= TARGETS["vs_peer"]))  # fmt: skip
+    if "get_304_vs_200_cpu_per_request" in r:
+        cpu = r["get_304_vs_200_cpu_per_request"]
+        checks.append(("GET answered 304: the server's CPU per request / 200's", f"{cpu:.2f}", "< 1", cpu < 1))
+    if "get_app_metrics_on_vs_off" in r:
+        checks.append(("GET app with metrics / without", f"{r['get_app_metrics_on_vs_off']:.2f}",
+                       f">= {TARGETS['metrics_on_vs_off']}",
+                       r["get_app_metrics_on_vs_off"] >= TARGETS["metrics_on_vs_off"]))  # fmt: skip
+    for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
+        load = http[name]
+        ratio = load.p99_ms / load.p50_ms
+        checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}", ratio <= 4.0))
+    non_2xx = sum(load.non_2xx + load.errors for load in http.values())
+    checks.append(("non-2xx answers and socket errors, all runs", str(non_2xx), "0", non_2xx == 0))
+    if results.watch:
+        w = results.watch
+        checks += [
+            (f"{w['watchers']:,.0f} long-polls: RSS per watcher (KB)", f"{w['rss_per_watcher_kb']:.1f}",
+             f"<= {TARGETS['watcher_rss_kb']:g}", w["rss_per_watcher_kb"] <= TARGETS["watcher_rss_kb"]),
+            ("all answered 200 after one change: last (s)", f"{w['woken_max_s']:.3f} (p50 {w['woken_p50_s']:.3f})",
+             f"<= {TARGETS['watchers_woken_s']:g}, all 200",
+             w["woken_max_s"] <= TARGETS["watchers_woken_s"] and w["woken_200"] == w["watchers"]),
+            ("GET app beside them / without", f"{r['get_with_watchers_vs_without']:.2f}",
+             f">= {TARGETS['get_with_watchers']}", r["get_with_watchers_vs_without"] >= TARGETS["get_with_watchers"]),
+            ("event stream: psql change to event, p50 (ms)", f"{w['stream_p50_ms']:.1f}",
+             f"<= {TARGETS['stream_p50_ms']:g}", w["stream_p50_ms"] <= TARGETS["stream_p50_ms"]),
+        ]  # fmt: skip
+    if listing:
+        checks += [
+            ("list 1M: peak RSS growth (MB)", f"{listing['rss_growth_mb']:.1f}", f"<= {TARGETS['list_rss_mb']:g}",
+             listing["rss_growth_mb"] <= TARGETS["list_rss_mb"]),
+            ("list 1M: time to first byte (s)", f"{listing['ttfb_s']:.3f}", f"<= {TARGETS['list_ttfb_s']:g}",
+             listing["ttfb_s"] <= TARGETS["list_ttfb_s"]),
+            ("list 1M: rows/s / COPY rows/s", f"{r['list_vs_copy']:.2f}", f">= {TARGETS['list_vs_copy']}",
+             r["list_vs_copy"] >= TARGETS["list_vs_copy"]),
+        ]  # fmt: skip
+    return checks
+
+
+def _shown_ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def runs_markdown(results: Results) -> str:
+    """Every load run: HTTP (wrk) and database (pgbench)."""
+    lines = ["| run | rate (/s) | p50 (ms) | p99 (ms) | non-2xx | errors |", "|---|---:|---:|---:|---:|---:|"]
+    for name, load in results.http.items():
+        latency = f"{_shown_ms(load.p50_ms)} | {_shown_ms(load.p99_ms)}"
+        lines.append(f"| HTTP {name} | {load.rate:,.0f} | {latency} | {load.non_2xx} | {load.errors} |")
+    for name, load in results.database.items():
+        lines.append(f"| pgbench {name} | {load.rate:,.0f} | {_shown_ms(load.p50_ms)} (mean) | | | {load.errors} |")
+    return "\n".join(lines) + "\n"
+
+
+def markdown(results: Results) -> str:
+    lines = [
+        f"Benchmark of {results.started} on {results.machine}; {results.seconds_per_run:g} s per run "
+        f"({results.seconds_per_run / 2:g} s for the runs that alternate to keep their best).",
+        "",
+        runs_markdown(results).rstrip(),
+    ]
+    if results.listing:
+        l = results.listing  # noqa: E741
+        lines += [
+            "",
+            f"| listing {l['rows']:,.0f} applications | API | COPY ceiling |",
+            "|---|---:|---:|",
+            f"| rows | {l['rows']:,.0f} | {l['copy_rows']:,.0f} |",
+            f"| total (s) | {l['total_s']:.2f} | {l['copy_total_s']:.2f} |",
+            f"| rows/s | {l['rows_per_s']:,.0f} | {l['copy_rows_per_s']:,.0f} |",
+            f"| time to first byte (s) | {l['ttfb_s']:.3f} | |",
+            f"| bytes | {l['bytes']:,.0f} | |",
+            f"| peak RSS above idle (MB) | {l['rss_growth_mb']:.1f} | |",
+        ]
+    if results.watch:
+        w = results.watch
+        lines += [
+            "",
+            f"| {w['watchers']:,.0f} long-polls on one configuration | value |",
+            "|---|---:|",
+            f"| RSS per waiting watcher (KB) | {w['rss_per_watcher_kb']:.1f} |",
+            f"| answered 200 after one change | {w['woken_200']:,.0f} |",
+            f"| time to the first half / the last (s) | {w['woken_p50_s']:.3f} / {w['woken_max_s']:.3f} |",
+            f"| GET app/s without them / while they wait | {w['get_rate_without']:,.0f} / {w['get_rate_with']:,.0f} |",
+            f"| event stream, psql change to event: p50 / p99 (ms) | {w['stream_p50_ms']:.1f} / "
+            f"{w['stream_p99_ms']:.1f} |",
+        ]
+    lines += ["", "| ratio | value |", "|---|---:|"]
+    lines += [f"| {name} | {value:.2f} |" for name, value in ratios(results).items()]
+    lines += ["", targets_markdown(results).rstrip()]
+    if results.notes:
+        lines += [""] + [f"- {note}" for note in results.notes]
+    return "\n".join(lines) + "\n"
+
+
+def targets_markdown(results: Results) -> str:
+    lines = ["| target | measured | goal | met |", "|---|---:|---|---|"]
+    lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} |" for n, m, g, ok in verdicts(results)]
+    return "\n".join(lines) + "\n"
+
+
+def publish(results: Results, chart_path: Path, docs: Path = DOCS) -> None:
+    """The latest full run into `docs`: every table in benchmarks.md, the targets with them, and the
+    chart beside it. Nothing else: the README only links to them."""
+    replace_between_markers(docs / "benchmarks.md", "bench:results", markdown(results))
+    shutil.copyfile(chart_path, docs / "bench-get-sweep.png")
+
+
+def chart(results: Results, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5))
+    sweep = [c for c in SWEEP if f"get_app_c{c}" in results.http]
+    series = {
+        "GET /applications/{id} (API)": [results.http[f"get_app_c{c}"].rate for c in sweep],
+        "HTTP ceiling (/healthz)": [results.http[f"healthz_c{c}"].rate for c in sweep],
+        "database ceiling (pgbench app_get)": [results.database[f"app_get_c{c}"].rate for c in sweep],
+    }
+    for (label, rates), style in zip(series.items(), ("o-", "s--", "^--"), strict=True):
+        axes.plot(sweep, rates, style, label=label)
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(sweep, [str(c) for c in sweep])
+    axes.set_xlabel("concurrent connections")
+    axes.set_ylabel("requests (transactions) per second")
+    axes.set_title("GET by id against its ceilings, one machine, one uvicorn worker")
+    axes.grid(True, alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
