@@ -1,11 +1,11 @@
 """The bench's own logic: reading wrk and pgbench, keeping the best runs, judging the targets,
-writing the docs (only docs/benchmarks.md and the chart), and seeding."""
+writing the docs (only docs/benchmarks.md and the chart), seeding, and the ladder's rungs."""
 
 import shutil
 
 import pytest
 
-from bench import harness, load, markers, report
+from bench import harness, ladder, load, markers, report
 
 WRK = """Running 8s test @ http://127.0.0.1:8000
   2 threads and 16 connections
@@ -195,3 +195,22 @@ def test_keeping_the_faster_run_keeps_its_cost_and_every_run_s_failures():
     kept = best["get"]
     assert (kept.load.rate, kept.cpu_us, kept.switches) == (1100.0, 180.0, 8.0)
     assert (kept.load.non_2xx, kept.load.errors) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("rung", "revision", "settings"),
+    [
+        ("HEAD", "HEAD", {}),
+        ("HEAD~3:PIN_CPU=false", "HEAD~3", {"PIN_CPU": "false"}),
+        ("HEAD:SPEED_TRICKS_OFF=gc_tuning,log_batching,PIN_CPU=false", "HEAD",
+         {"SPEED_TRICKS_OFF": "gc_tuning,log_batching", "PIN_CPU": "false"}),
+        ("main:URL=a=b", "main", {"URL": "a=b"}),
+    ],
+)  # fmt: skip
+def test_a_ladder_rung_names_its_revision_and_settings(rung, revision, settings):
+    assert ladder.rung_settings(rung) == (revision, settings)
+
+
+def test_a_ladder_rung_s_settings_start_with_a_name():
+    with pytest.raises(ValueError, match="follows none"):
+        ladder.rung_settings("HEAD:gc_tuning")

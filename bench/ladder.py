@@ -2,7 +2,8 @@
 
 What a change bought, measured the only way these machines allow: side by side. Each
 revision is checked out into a temporary git worktree and served from there (with the
-settings given after its colon, e.g. `HEAD:PIN_CPU=false`), all on one throw-away database
+settings given after its colon, e.g. `HEAD:PIN_CPU=false`, or a list-valued one such as
+`HEAD:SPEED_TRICKS_OFF=gc_tuning,log_batching`), all on one throw-away database
 that this checkout migrates and seeds, so the revisions must share its functions. Then
 /healthz, GET by id and POST run against each in turn, and again, each keeping its better
 run, so that drift on a shared machine favours none; the peer (bench/peer.py) runs beside
@@ -32,6 +33,23 @@ def worktree(revision: str, parent: Path) -> Path:
     return place
 
 
+def rung_settings(rung: str) -> tuple[str, dict[str, str]]:
+    """The revision of `REV:NAME=VALUE,...` and its settings. An item without `=` continues the value
+    before it, so that a list-valued setting fits: `HEAD:SPEED_TRICKS_OFF=gc_tuning,log_batching,PIN_CPU=false`."""
+    revision, _, text = rung.partition(":")
+    settings: dict[str, str] = {}
+    name = None
+    for item in text.split(",") if text else ():
+        if "=" in item:
+            name, value = item.split("=", 1)
+            settings[name] = value
+        elif name is None:
+            raise ValueError(f"{rung}: settings are NAME=VALUE, and {item!r} follows none")
+        else:
+            settings[name] += f",{item}"
+    return revision, settings
+
+
 def table(rungs: list[str], best: dict[tuple[str, str], Best]) -> str:
     lines = [
         "| revision | " + " | ".join(f"{n} (/s) | / peer | CPU µs | switches" for n in PEER_ROUTES) + " |",
@@ -54,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="times each route runs against each server")
     parser.add_argument("--applications", type=int, default=10_000)
     args = parser.parse_args(argv)
+    try:
+        rungs = {rung: rung_settings(rung) for rung in args.rungs}
+    except ValueError as exc:
+        parser.error(str(exc))
 
     cluster = throwaway_cluster()
     cluster.init()
@@ -70,9 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         app_env = {"IDS_FILE": str(app_ids), "PATH_PREFIX": "/api/v1/applications/"}
         with ExitStack() as servers:
             running: dict[str, ApiProcess] = {}
-            for rung in args.rungs:
-                revision, _, settings = rung.partition(":")
-                env = dict(item.split("=", 1) for item in settings.split(",") if item)
+            for rung, (revision, env) in rungs.items():
                 stage(f"serving {rung}")
                 api = ApiProcess(dsn, workdir / f"{len(running)}.log", cwd=worktree(revision, trees), **env)
                 running[rung] = servers.enter_context(api)
