@@ -33,10 +33,10 @@ help:
 	@echo "make standby-status  whether it is running"
 
 run:
-	$(SERVE) python -m api
+	$(SERVE) python -m devtools.serve
 
 dev:
-	$(SERVE) python -m api --reload
+	$(SERVE) python -m devtools.serve --reload
 
 test:
 	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 3 --dist loadfile --cov --cov-report=term-missing:skip-covered
@@ -46,7 +46,7 @@ lint:
 	$(RUN) ruff format --check .
 
 fuzz:
-	$(RUN) env FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random pytest -s -p no:cacheprovider --no-cov api/schema_fuzz_test.py
+	$(RUN) env FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random pytest -s -p no:cacheprovider --no-cov api/http/openapi_fuzz_test.py
 
 bench:
 	eval "$$(bash scripts/toolchain.sh --bench)" && uv run --locked python -m bench

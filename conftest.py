@@ -48,13 +48,13 @@ def empty_dsn(cluster: EmbeddedPostgres) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def migrated_template(cluster: EmbeddedPostgres) -> str:
     """The name of a database migrated by the runner, used as the template of per-test databases."""
-    import migrations
+    import migrator
 
     name = "migrated_template"
     cluster.create_database(name, template="template0")
-    conn = migrations.connect(cluster.dsn(name))
+    conn = migrator.connect(cluster.dsn(name))
     try:
-        state = migrations.up(conn, say=lambda line: None)
+        state = migrator.up(conn, say=lambda line: None)
         assert not state.refused
     finally:
         conn.close()

@@ -30,25 +30,8 @@ from pathlib import Path
 
 import psycopg2
 
-from migrator.catalog import BOOTSTRAP
-from migrator.engine import Exit, FunctionState, MigrationState, State, connect, inspect, up
-from migrator.files import Layout, MigrationError
-from settings import PROJECT_ROOT, Settings
-
-__all__ = [
-    "BOOTSTRAP",
-    "PROJECT_ROOT",
-    "Exit",
-    "FunctionState",
-    "Layout",
-    "MigrationError",
-    "MigrationState",
-    "State",
-    "connect",
-    "inspect",
-    "main",
-    "up",
-]
+from migrator import Exit, Layout, MigrationError, State, connect, inspect, up
+from settings import Settings
 
 
 def _print_status(state: State) -> None:
@@ -70,14 +53,6 @@ def _print_status(state: State) -> None:
     print(f"function set: {sync}")
 
 
-def _embedded_database(settings: Settings) -> str:
-    # A checkout with nothing configured migrates its development cluster (started if need be),
-    # as `make run` serves it. Only then are the development tools imported.
-    from devtools.embedded import development_cluster
-
-    return development_cluster(settings).ensure_running()
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="migrations.py",
@@ -91,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     layout = Layout(args.migrations_dir, args.functions_dir)
 
-    settings = Settings()
+    # Here, not at the top: importing the runner (as a deploy does) loads nothing of the dev tools.
+    from devtools.embedded import database_url
+
     try:
-        conn = connect(settings.database_url or _embedded_database(settings))
+        # A checkout with nothing configured migrates its development cluster, as `make run` serves it.
+        conn = connect(database_url(Settings()))
     except (psycopg2.OperationalError, RuntimeError) as exc:
         print(f"migrations.py: cannot reach the database: {str(exc).strip()}", file=sys.stderr)
         return Exit.FAILED

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 import migrations
-from migrations import Exit, Layout, MigrationError
-from migrator import catalog
+import migrator
+from migrator import Exit, Layout, MigrationError, catalog
+from settings import PROJECT_ROOT
 
 HELLO = """CREATE OR REPLACE FUNCTION hello(p_name text) RETURNS text
   LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, public, pg_temp
@@ -22,21 +23,21 @@ HELLO = """CREATE OR REPLACE FUNCTION hello(p_name text) RETURNS text
 def layout(tmp_path: Path) -> Layout:
     """A copy of the project's migrations and functions that a test may edit."""
     layout = Layout(tmp_path / "migrations", tmp_path / "db" / "functions")
-    shutil.copytree(migrations.PROJECT_ROOT / "migrations", layout.migrations_dir)
-    shutil.copytree(migrations.PROJECT_ROOT / "db" / "functions", layout.functions_dir)
+    shutil.copytree(PROJECT_ROOT / "migrations", layout.migrations_dir)
+    shutil.copytree(PROJECT_ROOT / "db" / "functions", layout.functions_dir)
     return layout
 
 
 @pytest.fixture
 def conn(empty_dsn: str):
-    connection = migrations.connect(empty_dsn)
+    connection = migrator.connect(empty_dsn)
     yield connection
     connection.close()
 
 
-def run_up(conn, layout: Layout) -> tuple[migrations.State, list[str]]:
+def run_up(conn, layout: Layout) -> tuple[migrator.State, list[str]]:
     lines: list[str] = []
-    return migrations.up(conn, layout, say=lines.append), lines
+    return migrator.up(conn, layout, say=lines.append), lines
 
 
 def query(conn, statement: str, params: tuple = ()) -> list[tuple]:
@@ -51,7 +52,7 @@ def live_functions(conn) -> set[str]:
     return {routine.name for routine in catalog.routines(conn)}
 
 
-def codes(state: migrations.State) -> set[Exit]:
+def codes(state: migrator.State) -> set[Exit]:
     return {p.code for p in state.problems}
 
 
@@ -92,7 +93,7 @@ def test_up_bootstraps_an_empty_database_with_the_exact_schema(conn, layout):
     recorded = query(conn, "SELECT name, checksum FROM migrations WHERE kind = 'migration' ORDER BY name")
     assert recorded == [(f.name, f.checksum) for f in layout.migrations()]
     assert live_functions(conn) == {f.function for f in layout.functions()}
-    assert migrations.inspect(conn, layout).problems == []
+    assert migrator.inspect(conn, layout).problems == []
 
 
 def test_second_up_changes_nothing_and_says_so(conn, layout):
@@ -112,14 +113,14 @@ def test_pending_migration_is_reported_then_applied(conn, layout):
     run_up(conn, layout)
     (layout.migrations_dir / "0004_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
 
-    state = migrations.inspect(conn, layout)
+    state = migrator.inspect(conn, layout)
     assert codes(state) == {Exit.PENDING}
     assert state.pending == {"0004_add_table.sql"}
 
     _, lines = run_up(conn, layout)
     assert lines[0].startswith("applied   0004_add_table.sql")
     assert query(conn, "SELECT to_regclass('extra') IS NOT NULL") == [(True,)]
-    assert migrations.inspect(conn, layout).problems == []
+    assert migrator.inspect(conn, layout).problems == []
 
 
 def test_edited_migration_is_checksum_drift_and_up_refuses(conn, layout):
@@ -140,7 +141,7 @@ def test_missing_applied_file_is_reported(conn, layout):
     run_up(conn, layout)
     (layout.migrations_dir / "0001_init.sql").unlink()
 
-    state = migrations.inspect(conn, layout)
+    state = migrator.inspect(conn, layout)
 
     assert state.exit_code == Exit.MISSING
     assert any("0001_init.sql" in p.text for p in state.problems)
@@ -190,7 +191,7 @@ def test_two_concurrent_ups_apply_each_migration_once(empty_dsn, layout):
     started = threading.Barrier(2)
 
     def runner(label: str) -> None:
-        conn = migrations.connect(empty_dsn)
+        conn = migrator.connect(empty_dsn)
         try:
             started.wait()
             results[label] = run_up(conn, layout)[1]
@@ -207,7 +208,7 @@ def test_two_concurrent_ups_apply_each_migration_once(empty_dsn, layout):
     assert len(outputs) == 2
     assert outputs[0][-1].startswith("nothing to do")  # the one that waited
     assert sum(line.startswith("applied") for output in outputs for line in output) == len(layout.migrations())
-    conn = migrations.connect(empty_dsn)
+    conn = migrator.connect(empty_dsn)
     assert query(conn, "SELECT count(*) FROM migrations WHERE kind = 'migration'") == [(len(layout.migrations()),)]
     conn.close()
 
@@ -217,14 +218,14 @@ def test_changed_function_file_is_redeployed(conn, layout):
     run_up(conn, layout)
     (layout.functions_dir / "hello.sql").write_text(HELLO.replace("'hello '", "'hi '"))
 
-    assert [p.text for p in migrations.inspect(conn, layout).problems] == [
+    assert [p.text for p in migrator.inspect(conn, layout).problems] == [
         "function hello: changed in db/functions/ since deployed"
     ]
     _, lines = run_up(conn, layout)
 
     assert any(line.startswith("deployed  db/functions/hello.sql") for line in lines)
     assert query(conn, "SELECT hello('you')") == [("hi you",)]
-    assert migrations.inspect(conn, layout).problems == []
+    assert migrator.inspect(conn, layout).problems == []
 
 
 def test_removed_function_file_drops_the_function(conn, layout):
@@ -236,7 +237,7 @@ def test_removed_function_file_drops_the_function(conn, layout):
 
     assert "dropped   hello(text)  (no file in db/functions/ defines it)" in lines
     assert "hello" not in live_functions(conn)
-    assert migrations.inspect(conn, layout).problems == []
+    assert migrator.inspect(conn, layout).problems == []
 
 
 def test_changed_signature_leaves_no_old_overload(conn, layout):
@@ -262,7 +263,7 @@ def test_function_replaced_by_hand_is_caught_by_verify_and_restored_by_up(conn, 
         " AS $$ SELECT '00000000000000000000000000' $$; SELECT 1",
     )
 
-    state = migrations.inspect(conn, layout)
+    state = migrator.inspect(conn, layout)
     assert state.exit_code == Exit.FUNCTIONS_DIFFER
     assert [p.text for p in state.problems] == [
         "function app_private.ulid_generate: drifted in the database: its definition is not the deployed one"
@@ -270,7 +271,7 @@ def test_function_replaced_by_hand_is_caught_by_verify_and_restored_by_up(conn, 
 
     run_up(conn, layout)
     assert query(conn, "SELECT app_private.ulid_generate() <> '00000000000000000000000000'") == [(True,)]
-    assert migrations.inspect(conn, layout).problems == []
+    assert migrator.inspect(conn, layout).problems == []
 
 
 def test_function_added_or_dropped_by_hand_is_caught(conn, layout):
@@ -278,7 +279,7 @@ def test_function_added_or_dropped_by_hand_is_caught(conn, layout):
     query(conn, HELLO + "; SELECT 1")
     query(conn, "DROP FUNCTION app_private.ulid_generate(); SELECT 1")
 
-    problems = sorted(p.text for p in migrations.inspect(conn, layout).problems)
+    problems = sorted(p.text for p in migrator.inspect(conn, layout).problems)
 
     assert problems == [
         "function app_private.ulid_generate: dropped in the database by hand",
@@ -376,12 +377,12 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
     args = ["--migrations-dir", str(layout.migrations_dir), "--functions-dir", str(layout.functions_dir)]
     runner = subprocess.Popen(
         [sys.executable, "migrations.py", "up", *args],
-        cwd=migrations.PROJECT_ROOT,
+        cwd=PROJECT_ROOT,
         env={**os.environ, "DATABASE_URL": empty_dsn},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    conn = migrations.connect(empty_dsn)
+    conn = migrator.connect(empty_dsn)
     try:
         deadline = time.monotonic() + 60  # until the slow migration is half done (later on a loaded machine)
         while query(conn, "SELECT count(*) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,)) != [(1,)]:
@@ -394,15 +395,15 @@ def test_up_killed_halfway_leaves_a_consistent_recorded_version_and_the_next_up_
         # session has gone and its lock with it (else the next up may first wait for that lock).
         query(conn, "SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity WHERE query LIKE %s", (sleeping,))
 
-        state = migrations.inspect(conn, layout)
-        applied = [m.name for m in state.migrations if m.state is not migrations.MigrationState.PENDING]
+        state = migrator.inspect(conn, layout)
+        applied = [m.name for m in state.migrations if m.state is not migrator.MigrationState.PENDING]
         assert applied == ["0001_init.sql", "0002_api_role.sql", "0003_private_schema.sql"]
         assert query(conn, "SELECT to_regclass('slow_first')") == [(None,)]
 
         (layout.migrations_dir / "0004_slow.sql").write_text("CREATE TABLE slow_first (id int);\n")
         _, lines = run_up(conn, layout)
         assert lines[0].startswith("applied   0004_slow.sql")
-        assert migrations.inspect(conn, layout).problems == []
+        assert migrator.inspect(conn, layout).problems == []
     finally:
         conn.close()
 
@@ -438,7 +439,7 @@ def test_status_says_when_the_database_is_newer_and_the_functions_drifted(empty_
     (layout.migrations_dir / "0004_later.sql").write_text("CREATE TABLE later (id int);\n")
     assert migrations.main(["up", *args]) == Exit.OK
     (layout.migrations_dir / "0004_later.sql").unlink()
-    conn = migrations.connect(empty_dsn)
+    conn = migrator.connect(empty_dsn)
     query(
         conn,
         "CREATE OR REPLACE FUNCTION app_private.ulid_generate() RETURNS text LANGUAGE sql"
@@ -462,7 +463,7 @@ BEFORE_THE_PRIVATE_SCHEMA = "dc0314f"
 def test_a_database_deployed_before_the_private_schema_upgrades_in_one_up(conn, tmp_path):
     archive = subprocess.run(
         ["git", "archive", BEFORE_THE_PRIVATE_SCHEMA, "migrations", "db/functions"],
-        cwd=migrations.PROJECT_ROOT,
+        cwd=PROJECT_ROOT,
         capture_output=True,
         check=True,
     ).stdout
@@ -474,7 +475,7 @@ def test_a_database_deployed_before_the_private_schema_upgrades_in_one_up(conn, 
     state, lines = run_up(conn, Layout())
 
     assert codes(state) == {Exit.PENDING, Exit.FUNCTIONS_DIFFER}
-    assert migrations.inspect(conn, Layout()).problems == []
+    assert migrator.inspect(conn, Layout()).problems == []
     assert live_functions(conn) == {f.function for f in Layout().functions()}
     assert "dropped   field_check(text,text,integer,boolean)  (no file in db/functions/ defines it)" in lines
 
@@ -488,6 +489,6 @@ def test_old_overloads_are_dropped_even_when_one_calls_another(conn, layout):
         outer.write_text(body.format(name="b_outer", type=kind, value="a_inner(x)"))
         run_up(conn, layout)
 
-    assert migrations.inspect(conn, layout).problems == []
+    assert migrator.inspect(conn, layout).problems == []
     assert query(conn, "SELECT b_outer(7::bigint)") == [(7,)]
     assert query(conn, "SELECT count(*) FROM pg_proc WHERE proname IN ('a_inner', 'b_outer')") == [(2,)]

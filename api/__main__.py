@@ -1,7 +1,7 @@
-"""`python -m api`: see api/serve.py."""
+"""`python -m api`: serve on DATABASE_URL (api.server.serve)."""
 
 import sys
 
-from api.serve import main
+from api.server.serve import main
 
 sys.exit(main())

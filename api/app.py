@@ -1,30 +1,36 @@
-"""The FastAPI application factory.
+"""The composition root: settings → pools, gateway, standbys, listener, hub, metrics → the FastAPI app.
 
-`create_app()` builds the app from a `Settings` (read from the environment when
-none is given, as when uvicorn imports it by name in a worker process). The
-lifespan opens the database pool, the standbys' pools (api.replicas) and the
-listener (api.watch) at start-up, and closes them at shutdown, once every
-long-poll has been answered.
+`create_app()` builds the app from a `Settings` (read from the environment when none is
+given, as when uvicorn imports it by name in a worker process). The lifespan opens the
+database pool, the standbys' pools and the listener at start-up and closes them at
+shutdown, once every long-poll has been answered. This is the one module that knows every
+part; the parts know only what lies below them (docs/development.md).
 """
 
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
-import psycopg2.extensions
 from fastapi import APIRouter, FastAPI
 
-from api import openapi, problems, process
-from api.body_guard import BodyGuard
-from api.database import Database
-from api.listener import Listener
-from api.logs import configure_logging, stop_logging
-from api.metrics import Metrics, PoolMetrics, serve
-from api.readiness import Readiness
-from api.replicas import Reads, Standby
-from api.request_log import RequestLog
-from api.routes import JsonResponse, applications, by_name, configurations, docs, events, health, index_paths, scrape
-from api.watch import HeldResponses, Watchers
+from api.db.gateway import Store
+from api.db.listener import Listener
+from api.db.pool import CallRecorder, Database
+from api.db.readiness import Readiness, reachable
+from api.db.replicas import Reads, Standby, where
+from api.http import openapi, problems
+from api.http.middleware.body_guard import BodyGuard
+from api.http.middleware.held import HeldResponses
+from api.http.middleware.request_log import RequestLog
+from api.http.paths import index_paths
+from api.http.responses import JsonResponse
+from api.http.routes import applications, by_name, configurations, docs, events, health, scrape
+from api.observability.logs import configure_logging, stop_logging
+from api.observability.metrics import Metrics
+from api.observability.scrape import serve
+from api.server import process
+from api.watch.hub import Watchers
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,8 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         dsn = settings.database_url
         if not dsn:
-            # The app never starts a database itself: `python -m api` resolves one before serving.
-            raise RuntimeError("DATABASE_URL is not set; `make run` (python -m api) starts the embedded server")
+            # The app never starts a database itself: `make run` (devtools.serve) resolves one before serving.
+            raise RuntimeError(
+                "DATABASE_URL is not set; `make run` (python -m devtools.serve) starts the embedded server"
+            )
         # Whatever has started is stopped, in the reverse order, also when a later step fails.
         try:
             async with AsyncExitStack() as started:
@@ -52,12 +60,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
                 started.callback(database.close)
                 database.open()
-                app.state.database = database
                 reads = app.state.reads = _reads(settings, dsn, database, metrics)
                 started.push_async_callback(reads.stop)
                 await reads.start()
+                app.state.store = Store(database, reads)
                 app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
-                watchers = app.state.watchers = Watchers(database)
+                watchers = app.state.watchers = Watchers()
                 listener = Listener(
                     settings.listen_database_url or dsn,
                     watchers,
@@ -68,7 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 started.push_async_callback(listener.stop)
                 started.callback(watchers.close)
                 started.callback(_watch(metrics, settings, dsn, database, reads, watchers))
-                started.callback(process.close_on_signal(watchers))
+                started.callback(process.close_on_signal(watchers.close))
                 process.raise_open_files_limit()
                 process.tune_garbage_collection()
                 log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
@@ -96,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=lambda route: route.name,
         # Starlette's redirect of "/path/" to "/path" is absolute, built from the client's Host header.
         redirect_slashes=False,
-        docs_url=None,  # served by api.routes.docs, without a CDN
+        docs_url=None,  # served by api.http.routes.docs, without a CDN
         redoc_url=None,
     )
     app.state.settings = settings
@@ -130,7 +138,7 @@ def _pool(
     *,
     size: int | None = None,
     timeout: float,
-    metrics: PoolMetrics | None = None,
+    metrics: CallRecorder | None = None,
 ) -> Database:
     return Database(
         dsn,
@@ -150,7 +158,7 @@ def _reads(settings: Settings, dsn: str, database: Database, metrics: Metrics | 
     standbys = [
         Standby(
             f"standby {number}",
-            _where(url),
+            where(url),
             # A standby's pool waits briefly: a read that finds it full goes to the primary.
             _pool(
                 settings,
@@ -167,7 +175,7 @@ def _reads(settings: Settings, dsn: str, database: Database, metrics: Metrics | 
     return Reads(database, lag_check, standbys, lag)
 
 
-def _recorder(metrics: Metrics | None, database: str) -> PoolMetrics | None:
+def _recorder(metrics: Metrics | None, database: str) -> CallRecorder | None:
     return metrics.pool(database) if metrics is not None else None
 
 
@@ -175,11 +183,11 @@ def _watch(
     metrics: Metrics | None, settings: Settings, dsn: str, database: Database, reads: Reads, watchers: Watchers
 ) -> Callable[[], None]:
     """Let the metrics read the live objects; serve them on METRICS_PORT when it is set. Returns
-    what stops that. (In multiprocess mode the workers' supervisor serves METRICS_PORT: api.serve.)"""
+    what stops that. (In multiprocess mode the workers' supervisor serves METRICS_PORT: api.server.serve.)"""
     if metrics is None:
         return lambda: None
     pools = [("primary", database)] + [(standby.label, standby.db) for standby in reads.standbys]
-    metrics.watch(pools, reads, watchers, dsn, settings.connect_timeout)
+    metrics.watch(pools, watchers, reads.views, partial(reachable, dsn, settings.connect_timeout))
     if not settings.metrics_port or metrics.multiprocess:
         return metrics.unwatch
     try:
@@ -193,12 +201,3 @@ def _watch(
         metrics.unwatch()
 
     return stop
-
-
-def _where(url: str) -> str:
-    """A standby's host and port, for the log (never its password, nor the URL when it is malformed)."""
-    try:
-        params = psycopg2.extensions.parse_dsn(url)
-    except psycopg2.ProgrammingError:
-        raise ValueError("READ_DATABASE_URLS holds an entry that is not a libpq URI or key=value string") from None
-    return f"{params.get('host', '(default socket)')}:{params.get('port', '5432')}"

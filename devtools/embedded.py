@@ -33,6 +33,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
+import migrator
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -318,16 +319,14 @@ def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
 def own_migrated_cluster(dbname: str = "app") -> Iterator[EmbeddedPostgres]:
     """A throw-away cluster, started, with `dbname` migrated: for tests that stop it or stream
     from it, and so cannot share the suite's. Removed on exit."""
-    import migrations  # here: migrations.py imports this module for its development cluster
-
     server = throwaway_cluster()
     try:
         server.init()
         server.start()
         server.create_database(dbname)
-        conn = migrations.connect(server.dsn(dbname))
+        conn = migrator.connect(server.dsn(dbname))
         try:
-            migrations.up(conn, say=lambda line: None)
+            migrator.up(conn, say=lambda line: None)
         finally:
             conn.close()
         yield server
@@ -347,11 +346,28 @@ def development_standby(settings: Settings) -> EmbeddedPostgres:
     return primary.standby(*_standby_place(settings))
 
 
-def database_url(settings: Settings) -> str:
-    """The configured DATABASE_URL, or else the development cluster's, started if need be."""
+def database_url(settings: Settings, *, migrate: bool = False) -> str:
+    """The configured DATABASE_URL, or else the development cluster's, started if need be and,
+    with `migrate`, migrated (a configured server is migrated only by `make migrate`).
+
+    The one place where "DATABASE_URL or the embedded cluster" is decided, for every dev command.
+    """
     if settings.database_url:
         return settings.database_url
-    return development_cluster(settings).ensure_running()
+    dsn = development_cluster(settings).ensure_running()
+    if migrate:
+        conn = migrator.connect(dsn)
+        try:
+            state = migrator.up(conn, say=log.info)
+        finally:
+            conn.close()
+        if state.refused:
+            raise DatabaseRefused("the embedded database does not match this checkout; see `make status`")
+    return dsn
+
+
+class DatabaseRefused(RuntimeError):
+    """The development database holds what this checkout cannot migrate (newer or edited migrations)."""
 
 
 def main(argv: list[str] | None = None) -> int:

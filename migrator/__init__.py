@@ -5,4 +5,22 @@
     engine.py   the two compared (inspect) and brought in line (up)
 
 It prints nothing: callers pass `say` for progress lines (`migrations.py`, the CLI, passes print).
+What the service, the dev tools and the tests use is re-exported here.
 """
+
+from migrator.catalog import BOOTSTRAP
+from migrator.engine import Exit, FunctionState, MigrationState, State, connect, inspect, up
+from migrator.files import Layout, MigrationError
+
+__all__ = [
+    "BOOTSTRAP",
+    "Exit",
+    "FunctionState",
+    "Layout",
+    "MigrationError",
+    "MigrationState",
+    "State",
+    "connect",
+    "inspect",
+    "up",
+]

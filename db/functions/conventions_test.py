@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from api import errors
+from api.db import errors
 
 FUNCTIONS_DIR = Path(__file__).parent
 # The interface in public (this folder), the helpers it shares in app_private (a subfolder).

@@ -1,0 +1,163 @@
+"""The database gateway: one method per SQL function, the only place that holds SQL text.
+
+Every call of a function in db/functions/ goes through a `Store`, and every database
+error leaves it as one of the service's own (api.db.errors.translate): callers see
+`NotFound`, `Conflict`, `PreconditionFailed` with the current ETag, `ServiceUnavailable`,
+`BadRequest`, never the driver.
+
+Reads of one resource (`app_get`, `config_get`, ...) return its JSON text as the function
+built it, ready to send. STABLE reads go to a standby when one is fresh (api.db.replicas);
+`Store.fresh` is the same gateway with every read on the primary, for what must see the
+latest commit (a long-poll, an event stream's first state). Writes always go to the primary.
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+from api.db.errors import DATABASE_ERRORS, PRECONDITION_FAILED, sqlstate, translate
+from api.db.pool import Database
+from api.db.replicas import Pinned, Reads
+from api.etags import etag
+from api.schema.errors import PreconditionFailed
+
+APP_GET = "SELECT app_get(%s)"
+CONFIG_GET = "SELECT config_get(%s)"
+
+
+class Store:
+    """The SQL functions, as methods; `reads` spreads the STABLE reads (the primary alone by default)."""
+
+    def __init__(self, primary: Database, reads: Reads | None = None) -> None:
+        self._primary = primary
+        self._reads = reads if reads is not None else Reads(primary)
+        # Every read on the primary: what a standby, however fresh, may not have yet.
+        self.fresh = self if reads is None or not reads.standbys else Store(primary)
+
+    # -- one resource ---------------------------------------------------------------------------
+
+    async def app_get(self, application_id: str, *, if_none_match: str | None = None) -> str:
+        """The application's JSON text; `if_none_match` lets a standby's answer that differs be confirmed."""
+        return await self._read(APP_GET, (application_id,), if_none_match)
+
+    async def app_get_by_name(self, name: str, *, if_none_match: str | None = None) -> str:
+        return await self._read("SELECT app_get_by_name(%s)", (name,), if_none_match)
+
+    async def config_get(self, configuration_id: str, *, if_none_match: str | None = None) -> str:
+        return await self._read(CONFIG_GET, (configuration_id,), if_none_match)
+
+    async def config_get_by_name(
+        self, application_name: str, configuration_name: str, *, if_none_match: str | None = None
+    ) -> str:
+        return await self._read(
+            "SELECT config_get_by_name(%s, %s)", (application_name, configuration_name), if_none_match
+        )
+
+    # -- lists ----------------------------------------------------------------------------------
+
+    async def app_list(self, after: str | None, limit: int, name: str | None) -> list[str]:
+        """Up to `limit` applications after `after`, each as JSON text."""
+        try:
+            return await self._reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit, name))
+        except DATABASE_ERRORS as exc:
+            raise translate(exc) from exc
+
+    async def config_list(self, application_id: str, after: str | None, limit: int, name: str | None) -> list[str]:
+        """Up to `limit` of the application's configurations after `after`, each as JSON text."""
+        try:
+            return await self._reads.fetch_values(
+                "SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit, name)
+            )
+        except DATABASE_ERRORS as exc:
+            raise translate(exc) from exc
+
+    def pages(self) -> "Pages":
+        """The pages of one streamed list, all from one server: none from an older snapshot."""
+        return Pages(self._reads.pinned())
+
+    # -- writes ---------------------------------------------------------------------------------
+
+    async def app_create(self, name: str, comments: str | None, application_id: str) -> str:
+        return await self._write("SELECT app_create(%s, %s, %s)", (name, comments, application_id))
+
+    async def app_update(self, application_id: str, name: str, comments: str | None, if_match: str | None) -> str:
+        return await self._write(
+            "SELECT app_update(%s, %s, %s, %s)", (application_id, name, comments, if_match), (APP_GET, application_id)
+        )
+
+    async def app_delete(self, application_id: str, if_match: str | None) -> None:
+        await self._write("SELECT app_delete(%s, %s)", (application_id, if_match), (APP_GET, application_id))
+
+    async def config_create(
+        self, application_id: str, name: str, config: str, comments: str | None, configuration_id: str
+    ) -> str:
+        """`config` is JSON text, kept as sent (numbers exact) on its way to jsonb."""
+        return await self._write(
+            "SELECT config_create(%s, %s, %s, %s, %s)", (application_id, name, config, comments, configuration_id)
+        )
+
+    async def config_update(
+        self,
+        configuration_id: str,
+        name: str,
+        config: str,
+        comments: str | None,
+        application_id: str | None,
+        if_match: str | None,
+    ) -> str:
+        return await self._write(
+            "SELECT config_update(%s, %s, %s, %s, %s, %s)",
+            (configuration_id, name, config, comments, application_id, if_match),
+            (CONFIG_GET, configuration_id),
+        )
+
+    async def config_delete(self, configuration_id: str, if_match: str | None) -> None:
+        await self._write("SELECT config_delete(%s, %s)", (configuration_id, if_match), (CONFIG_GET, configuration_id))
+
+    # -- the calls ------------------------------------------------------------------------------
+
+    async def _read(self, statement: str, params: tuple[Any, ...], if_none_match: str | None) -> str:
+        try:
+            return await self._reads.fetch_value(statement, params, if_none_match=if_none_match)
+        except DATABASE_ERRORS as exc:
+            raise translate(exc) from exc
+
+    async def _write(self, statement: str, params: Sequence[Any], current: tuple[str, str] | None = None) -> Any:
+        """Run a write on the primary. On PT412 (If-Match did not match), a 412 carrying the ETag
+        that `current` (a read statement and the resource's id) finds now."""
+        try:
+            return await self._primary.fetch_value(statement, params)
+        except DATABASE_ERRORS as exc:
+            if current is None or sqlstate(exc) != PRECONDITION_FAILED:
+                raise translate(exc) from exc
+            failed = exc
+        statement, resource_id = current
+        try:
+            now = await self._primary.fetch_value(statement, (resource_id,), idempotent=True)
+        except DATABASE_ERRORS as exc:
+            raise translate(exc) from exc
+        raise PreconditionFailed(failed.diag.message_primary, sqlstate=PRECONDITION_FAILED, etag=etag(now)) from failed
+
+
+class Pages:
+    """The pages of one streamed list (api.db.replicas.Pinned): `*_list_page` as methods."""
+
+    def __init__(self, pinned: Pinned) -> None:
+        self._pinned = pinned
+
+    async def app_list_page(self, after: str | None, limit: int, name: str | None) -> str:
+        """A JSON array of up to `limit` applications after `after`."""
+        try:
+            return await self._pinned.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, limit, name))
+        except DATABASE_ERRORS as exc:
+            raise translate(exc) from exc
+
+    async def config_list_page(
+        self, application_id: str, after: str | None, limit: int, name: str | None
+    ) -> tuple[str, str | None]:
+        """A JSON array of up to `limit` configurations after `after`, and the id of its last."""
+        try:
+            return await self._pinned.fetch_row(
+                "SELECT * FROM config_list_page(%s, %s, %s, %s)", (application_id, after, limit, name)
+            )
+        except DATABASE_ERRORS as exc:
+            raise translate(exc) from exc

@@ -1,0 +1,133 @@
+import json
+import logging
+import re
+import time
+
+import pytest
+
+from api.observability.logs import _BatchWriter, configure_logging, one_line, request_id, stop_logging
+
+
+def test_records_go_out_once_in_utc_at_the_configured_level(capsys):
+    configure_logging("WARNING")
+    configure_logging("INFO")  # configuring again replaces, never duplicates
+
+    logging.getLogger("api.test").debug("hidden")
+    logging.getLogger("api.test").info("shown %d", 1)
+    stop_logging()  # the writer thread writes out what is queued
+
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO api\.test \[-\]: shown 1", lines[0])
+
+
+def _written_within(capsys, seconds: float, *texts: str) -> str:
+    written, deadline = "", time.monotonic() + seconds
+    while not all(text in written for text in texts) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        written += capsys.readouterr().err
+    return written
+
+
+def test_records_are_written_within_moments_without_waiting_for_a_stop(capsys):
+    configure_logging("INFO")
+    try:
+        logging.getLogger("api.test").info("soon")
+        assert "soon" in _written_within(capsys, 2, "soon")  # gathered for DELAY_SECONDS at most
+    finally:
+        stop_logging()
+
+
+def test_a_warning_is_written_at_once_with_what_was_gathered(capsys, monkeypatch):
+    monkeypatch.setattr(_BatchWriter, "DELAY_SECONDS", 60)
+    configure_logging("INFO")
+    try:
+        logging.getLogger("api.test").info("gathered")
+        assert "gathered" not in _written_within(capsys, 0.3, "gathered")
+
+        logging.getLogger("api.test").warning("at once")
+        written = _written_within(capsys, 5, "gathered", "at once")
+        assert "gathered" in written and "at once" in written
+    finally:
+        stop_logging()
+
+
+def test_records_carry_the_request_id_of_the_moment_they_were_made(capsys):
+    configure_logging("INFO")
+    token = request_id.set("req-7")
+    try:
+        logging.getLogger("api.test").info("inside")
+    finally:
+        request_id.reset(token)
+    logging.getLogger("api.test").info("outside")
+    stop_logging()
+
+    lines = capsys.readouterr().err.splitlines()
+    assert "[req-7]: inside" in lines[0] and "[-]: outside" in lines[1]
+
+
+def test_exceptions_are_written_with_their_traceback(capsys):
+    configure_logging("INFO")
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        logging.getLogger("api.test").exception("failed")
+    stop_logging()
+
+    err = capsys.readouterr().err
+    assert "failed" in err and "Traceback" in err and "ValueError: boom" in err
+
+
+FORGED = "\n2026-01-01T00:00:00.000Z INFO api.requests [-]: GET /admin 200 0.1ms"
+
+
+@pytest.mark.parametrize(
+    "sent", ["a\nb", "a\rb", "a\x00b", "a\x1b[31mred\x1b[0m", "a\x85b", "a\u2028b", "a\u202eb", FORGED]
+)
+def test_client_text_in_a_message_stays_on_one_line_escaped(capsys, sent):
+    configure_logging("INFO")
+    logging.getLogger("api.test").info("GET %s", sent)
+    stop_logging()
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.endswith("GET " + one_line(sent))
+    assert line.isprintable()
+
+
+def test_escapes_are_unambiguous():
+    assert one_line("a\nb") == "a\\x0ab"
+    assert one_line("a\\x0ab") == "a\\\\x0ab"  # typed by a client: not read as a line break
+    assert one_line("\u2028") == "\\u2028"
+
+
+def test_a_traceback_is_indented_so_only_records_start_a_line(capsys):
+    configure_logging("INFO")
+    try:
+        raise ValueError("boom" + FORGED)
+    except ValueError:
+        logging.getLogger("api.test").exception("failed")
+    stop_logging()
+
+    lines = capsys.readouterr().err.splitlines()
+    assert len([line for line in lines if not line.startswith(" ")]) == 1
+    assert all(line.isprintable() for line in lines)
+
+
+def test_json_records_are_one_object_a_line_with_the_exception(capsys):
+    configure_logging("INFO", "json")
+    token = request_id.set("req-9")
+    try:
+        raise ValueError("boom" + FORGED)
+    except ValueError:
+        logging.getLogger("api.test").exception("failed on %s", "a\u2028b\nc")
+    finally:
+        request_id.reset(token)
+    stop_logging()
+
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.isascii() and line.isprintable()
+    entry = json.loads(line)
+    assert entry["level"] == "ERROR" and entry["logger"] == "api.test" and entry["request_id"] == "req-9"
+    assert entry["message"] == "failed on a\u2028b\nc"
+    assert "ValueError: boom" in entry["exception"] and "Traceback" in entry["exception"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])

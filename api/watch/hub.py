@@ -1,0 +1,332 @@
+"""Watching resources: long-polls and event streams, woken by PostgreSQL's NOTIFY.
+
+Every function that writes sends one notification on `appconfig_changes` when its
+transaction commits (db/README.md), whoever called it: this process, another worker,
+a DBA in psql. Each API process keeps one `Listener` (api.db.listener) outside the pool,
+read from the event loop without a thread, and hands every notification to its
+`Watchers`, which wake exactly the long-polls and streams of what it names.
+
+A waiting long-poll holds no connection and no thread: a future in a group of the
+waiters of the same read (the same gateway method, the same arguments). A notification makes the
+group read once, and every waiter whose ETag that read no longer matches is answered
+with it: 10,000 watchers of one configuration cost one query.
+
+Notifications are not stored. When the listener's connection is lost, changes may be
+missed until it is back: then every group reads again and every stream gets `resync`.
+A long-poll whose wait ends while that may have happened reads again too, rather than
+answering 304 on faith.
+"""
+
+import asyncio
+import json
+import logging
+import random
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from api.etags import etag, none_match
+from api.schema.errors import ApiError, NotFound
+from api.watch import notifications, streams
+from api.watch.notifications import Key
+from api.watch.streams import RESYNC, Stream
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_SECONDS = 300
+
+# A read of one resource: a gateway method returning its JSON text (on the primary), and its
+# arguments; equal reads share one group of waiters.
+Read = tuple[Callable[..., Awaitable[str]], tuple[Any, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A resource as one read found it, ready to send to any number of waiters."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, text: str) -> "Current":
+        return cls(text.encode(), etag(text))
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """Whether If-None-Match matches it: the client's copy is current (a 304)."""
+        return none_match(if_none_match, self.etag)
+
+
+# How a wait ends, besides with a new `Current` or the `NotFound` of a deleted resource.
+TIMEOUT, CLOSED, GONE = object(), object(), object()
+
+
+@dataclass(eq=False, slots=True)
+class _Group:
+    """The long-polls waiting on one read, each with its If-None-Match."""
+
+    read: Read
+    waiters: dict[asyncio.Future, str] = field(default_factory=dict)
+    keys: frozenset[Key] = frozenset()
+    reading: bool = False
+    again: bool = False
+    stale: bool = False  # a change was announced that no read has seen yet
+    keyed: str = ""  # the ETag of the last version whose keys were filed
+
+
+# When a watched resource could not be read again (the pool busy, the database down).
+REREAD_RETRY_SECONDS = 1.0
+
+
+class Watchers:
+    """The long-polls and event streams of this process."""
+
+    def __init__(self) -> None:
+        self._groups: dict[Read, _Group] = {}
+        self._by_key: defaultdict[Key, set[_Group]] = defaultdict(set)
+        self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
+        # The keys of the latest notifications, numbered, for a waiter that learns its keys late.
+        self._recent: deque[tuple[int, frozenset[Key]]] = deque(maxlen=4096)
+        self._sequence = 0
+        self._tasks: set[asyncio.Task] = set()
+        self.listening = False
+        self.outages = 0  # times the listener lost its connection
+        self.closed = False
+
+    @property
+    def waiting(self) -> int:
+        """Long-polls waiting now."""
+        return sum(len(group.waiters) for group in self._groups.values())
+
+    @property
+    def streaming(self) -> int:
+        """Event streams open now."""
+        return sum(len(streams) for streams in self._streams.values())
+
+    # -- long-polls ---------------------------------------------------------------------------
+
+    async def long_poll(self, read: Read, if_none_match: str, seconds: float) -> "Current | Wait":
+        """The resource now, when its ETag is not `if_none_match` (or the hub is closing); else a
+        `Wait`, which answers with it as soon as it changes, `NotFound` once it is gone, or the
+        same version when `seconds` have passed."""
+        # Registered before the first read: a change committed after that read wakes this one.
+        # (get() first: most long-polls join a group that exists, and need not build one.)
+        group = self._groups.get(read) or self._groups.setdefault(read, _Group(read))
+        waiter = asyncio.get_running_loop().create_future()
+        group.waiters[waiter] = if_none_match
+        sequence, outages = self._sequence, self.outages
+        try:
+            current = Current.of(await _fetch(read))
+        except BaseException:
+            self._leave(group, waiter)
+            raise
+        if self.closed or not current.matches(if_none_match):
+            self._leave(group, waiter)
+            return current
+        keys = self._index(group, current)
+        if self._notified_since(sequence, keys):
+            # A change was announced between the registration and this read's keys: maybe
+            # after the read's snapshot, so read again rather than wait on what may be stale.
+            self._wake(group)
+        return Wait(self, group, waiter, if_none_match, seconds, current, outages)
+
+    async def _answer(self, held: "Wait") -> Current:
+        group, waiter = held.group, held.waiter
+        try:
+            # Up to 1/16 longer, as Consul does: watchers of one change, which all asked again at
+            # once, do not all time out in the same instant either.
+            outcome = await asyncio.wait_for(waiter, held.seconds * (1 + random.random() / 16))
+        except TimeoutError:
+            outcome = TIMEOUT
+        finally:
+            self._leave(group, waiter)
+        if isinstance(outcome, Current):
+            return outcome
+        if isinstance(outcome, NotFound):  # deleted while waited on: each waiter raises its own
+            raise NotFound(outcome.detail, sqlstate=outcome.sqlstate)
+        if outcome is TIMEOUT and (group.stale or not self.listening or self.outages != held.outages):
+            # A change may have gone unheard or unread meanwhile: ask the database, not the listener.
+            return Current.of(await _fetch(group.read))
+        return held.current
+
+    def _index(self, group: _Group, current: Current) -> frozenset[Key]:
+        """File the group under what `current` names too: a name may come to mean another
+        resource, so the keys of every version read stay until the group is forgotten (an
+        extra wake costs one read). Each version is parsed once, however many wait on it."""
+        if current.etag != group.keyed:
+            keys = notifications.keys_of_resource(current.body)
+            for key in keys - group.keys:
+                self._by_key[key].add(group)
+            group.keys |= keys
+            group.keyed = current.etag
+        return group.keys
+
+    def _notified_since(self, sequence: int, keys: frozenset[Key]) -> bool:
+        if self._sequence == sequence:
+            return False
+        for number, named in reversed(self._recent):
+            if number <= sequence:
+                return False
+            if named & keys:
+                return True
+        return True  # older than what is remembered: assume so
+
+    def _leave(self, group: _Group, waiter: asyncio.Future) -> None:
+        group.waiters.pop(waiter, None)
+        self._forget_if_idle(group)
+
+    def _forget_if_idle(self, group: _Group) -> None:
+        if not group.waiters and not group.reading and self._groups.get(group.read) is group:
+            del self._groups[group.read]
+            for key in group.keys:
+                self._by_key[key].discard(group)
+                if not self._by_key[key]:
+                    del self._by_key[key]
+
+    def _wake(self, group: _Group) -> None:
+        group.stale = True
+        if group.reading:
+            group.again = True  # the read under way may predate the change
+            return
+        group.reading = True
+        task = asyncio.ensure_future(self._reread(group))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _reread(self, group: _Group) -> None:
+        """Read the group's resource until a read starts after the last change announced, and
+        answer every waiter whose ETag it no longer matches."""
+        try:
+            while group.waiters and not self.closed:
+                group.again = False
+                try:
+                    outcome: Current | NotFound = Current.of(await _fetch(group.read))
+                except NotFound as exc:
+                    outcome = exc
+                except ApiError as exc:
+                    # Stays stale: tried again shortly, and a wait that ends first reads for itself.
+                    log.warning("watched resource not re-read, retrying: %s", exc.detail)
+                    asyncio.get_running_loop().call_later(REREAD_RETRY_SECONDS, self._retry, group)
+                    return
+                if isinstance(outcome, Current):
+                    self._index(group, outcome)
+                for waiter, if_none_match in list(group.waiters.items()):
+                    changed = not isinstance(outcome, Current) or not outcome.matches(if_none_match)
+                    if changed and not waiter.done():
+                        waiter.set_result(outcome)
+                if not group.again:
+                    group.stale = False
+                    return
+        finally:
+            group.reading = False
+            self._forget_if_idle(group)
+
+    def _retry(self, group: _Group) -> None:
+        if group.waiters and group.stale and self._groups.get(group.read) is group:
+            self._wake(group)
+
+    # -- event streams -----------------------------------------------------------------------
+
+    def subscribe(self, application_id: str) -> Stream:
+        stream = Stream(application_id)
+        self._streams[application_id].add(stream)
+        if self.closed:
+            streams.send(stream, None)  # a stream opened as the server stops ends at once
+        return stream
+
+    def unsubscribe(self, stream: Stream) -> None:
+        subscribed = self._streams.get(stream.application_id)
+        if subscribed is not None:
+            subscribed.discard(stream)
+            if not subscribed:
+                del self._streams[stream.application_id]
+
+    def events(self, stream: Stream, application: str, heartbeat_seconds: float) -> AsyncIterator[str]:
+        """The stream's text/event-stream (api.watch.streams.events)."""
+        return streams.events(stream, application, heartbeat_seconds)
+
+    # -- from the listener ---------------------------------------------------------------------
+
+    def notify(self, payload: str) -> None:
+        change = notifications.parse(payload)
+        if change is None:
+            log.warning("ignored a notification that is not a change: %.200r", payload)
+            return
+        keys = notifications.keys_of_change(change)
+        application_id = change["application_id"]
+        # Written again, so that it is one line whatever was sent.
+        event = streams.sse(change["action"], json.dumps(change, ensure_ascii=False))
+        self._sequence += 1
+        self._recent.append((self._sequence, keys))
+        for key in keys:
+            for group in list(self._by_key.get(key, ())):
+                self._wake(group)
+        for stream in list(self._streams.get(application_id, ())):
+            streams.send(stream, event)
+            if change["entity"] == "application" and change["action"] == "deleted":
+                streams.send(stream, None)
+
+    def connected(self) -> None:
+        """The listener listens (again): whatever changed while it did not is read again."""
+        self.listening = True
+        for group in list(self._groups.values()):
+            if group.keys:
+                self._wake(group)
+        for subscribed in list(self._streams.values()):
+            for stream in list(subscribed):
+                streams.send(stream, RESYNC)
+
+    def disconnected(self) -> None:
+        self.listening = False
+        self.outages += 1
+
+    def close(self) -> None:
+        """Answer every long-poll now (304) and end every stream: a stopping server waits for no one."""
+        if self.closed:
+            return
+        self.closed = True
+        for task in self._tasks:
+            task.cancel()
+        for group in list(self._groups.values()):
+            for waiter in list(group.waiters):
+                if not waiter.done():
+                    waiter.set_result(CLOSED)
+        for subscribed in list(self._streams.values()):
+            for stream in list(subscribed):
+                streams.send(stream, None)
+
+
+class Wait:
+    """A long-poll that waits: `answer()` returns the resource once it changes or the wait ends.
+
+    The HTTP layer holds it outside the framework (api.http.middleware.held), so that a waiting
+    request holds a future and this rather than the framework's frames and objects.
+    """
+
+    __slots__ = ("current", "group", "hub", "if_none_match", "outages", "seconds", "waiter")
+
+    def __init__(
+        self,
+        hub: Watchers,
+        group: _Group,
+        waiter: asyncio.Future,
+        if_none_match: str,
+        seconds: float,
+        current: Current,
+        outages: int,
+    ) -> None:
+        self.hub, self.group, self.waiter = hub, group, waiter
+        self.if_none_match, self.seconds, self.current, self.outages = if_none_match, seconds, current, outages
+
+    async def answer(self) -> Current:
+        return await self.hub._answer(self)
+
+    def abandon(self) -> None:
+        """The client went away: stop waiting now."""
+        if not self.waiter.done():
+            self.waiter.set_result(GONE)
+
+
+async def _fetch(read: Read) -> str:
+    method, args = read
+    return await method(*args)

@@ -1,0 +1,1 @@
+"""Support for the tests only: never imported by the service, the dev tools or the bench."""
