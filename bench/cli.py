@@ -6,7 +6,8 @@
 - listing 1,000,000 applications against COPY of the same rows as JSON;
 - two uvicorn workers, and the API behind PgBouncer in transaction pooling;
 - 10,000 long-polls on one configuration, and an event stream's latency from psql;
-- GET by id served by a streaming standby (READ_DATABASE_URLS), next to the primary's.
+- GET by id served by a streaming standby (READ_DATABASE_URLS), next to the primary's;
+- with --tricks, every speed trick of the API on and off (bench/tricks.py).
 
 Prints a line per stage, then the table; writes it as markdown, JSON and a PNG chart
 under results/ (git-ignored). Uses a throw-away embedded PostgreSQL 16, or the server
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import database_server, machine, now, stage
-from bench.report import TARGETS, Results, chart, markdown, publish, ratios, runs_markdown
+from bench.report import TARGETS, Results, chart, markdown, publish, ratios, runs_markdown, tricks_markdown
 from bench.stages import STAGES, Bench
 from bench.watchers import WATCHERS
 from settings import PROJECT_ROOT
@@ -56,6 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pool-size", type=int, default=16, help="POOL_MIN_SIZE = POOL_MAX_SIZE of the API")
     parser.add_argument("--quick", action="store_true", help="concurrency 16 only; no sweep, workers or PgBouncer")
     parser.add_argument(
+        "--tricks",
+        action="store_true",
+        help="also every speed trick on and off (python -m bench.tricks; some 5 minutes more on 2 cores)",
+    )
+    parser.add_argument(
         "--database-url",
         default=os.environ.get("DATABASE_URL", ""),
         help="a PostgreSQL 16 server to use instead of a throw-away one (default: $DATABASE_URL)",
@@ -74,9 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results = run(args)
     if args.only:
-        print("\n" + runs_markdown(results))
+        print("\n" + "\n".join(part for part in (runs_markdown(results), tricks_markdown(results)) if part))
         return 0
-    table = markdown(results)
+    table = "\n".join(part for part in (markdown(results), tricks_markdown(results)) if part)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.md").write_text(table)

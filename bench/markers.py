@@ -16,3 +16,12 @@ def replace_between_markers(path: Path, name: str, text: str) -> None:
     head, rest = document.split(start)
     _, tail = rest.split(end)
     path.write_text(f"{head}{start}\n{text.rstrip()}\n{end}{tail}")
+
+
+def add_markers(path: Path, name: str, heading: str) -> None:
+    """Append a section `heading` holding the (empty) pair of markers `name` to `path`, unless either
+    marker is there already: a block the document has never held gets a place at its end."""
+    document = path.read_text()
+    if f"<!-- {name}:start -->" in document or f"<!-- {name}:end -->" in document:
+        return
+    path.write_text(f"{document.rstrip()}\n\n{heading}\n\n<!-- {name}:start -->\n<!-- {name}:end -->\n")

@@ -5,8 +5,10 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench import tricks
 from bench.load import PEER_ROUTES, SWEEP, Load
 from bench.markers import replace_between_markers
+from bench.tricks import Measurement
 from settings import PROJECT_ROOT as ROOT
 
 DOCS = ROOT / "docs"
@@ -41,6 +43,7 @@ class Results:
     listing: dict[str, float] = field(default_factory=dict)
     watch: dict[str, float] = field(default_factory=dict)
     cpu_us: dict[str, float] = field(default_factory=dict)  # the server's CPU per request, by run
+    tricks: list[Measurement] = field(default_factory=list)  # only with --tricks
     notes: list[str] = field(default_factory=list)
 
 
@@ -193,10 +196,21 @@ def targets_markdown(results: Results) -> str:
     return "\n".join(lines) + "\n"
 
 
+def tricks_heading(results: Results) -> str:
+    return tricks.heading(results.started, results.machine, tricks.ROUNDS, results.seconds_per_run / 2)
+
+
+def tricks_markdown(results: Results) -> str:
+    """The speed tricks' table, if the run measured them (`--tricks`); else nothing."""
+    return tricks.markdown(results.tricks, tricks_heading(results)) if results.tricks else ""
+
+
 def publish(results: Results, chart_path: Path, docs: Path = DOCS) -> None:
-    """The latest full run into `docs`: every table in benchmarks.md, the targets with them, and the
-    chart beside it. Nothing else: the README only links to them."""
+    """The latest full run into `docs`: every table in benchmarks.md, and the chart beside it. The speed
+    tricks' table too, when the run measured every trick. Nothing else: the README only links to them."""
     replace_between_markers(docs / "benchmarks.md", "bench:results", markdown(results))
+    if tricks.complete(results.tricks):
+        tricks.publish(results.tricks, tricks_heading(results), docs / "benchmarks.md")
     shutil.copyfile(chart_path, docs / "bench-get-sweep.png")
 
 

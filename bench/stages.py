@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg2
 
+from bench import tricks
 from bench.harness import (
     Cluster,
     PgBouncer,
@@ -285,6 +286,23 @@ class Bench:
             listed = max(lists, key=lambda run: run["rows_per_s"]) | worst
             self.results.listing = listed | max(copies, key=lambda run: run["copy_rows_per_s"])
 
+    def tricks(self) -> None:
+        """Each speed trick on and off in two servers that alternate, as `python -m bench.tricks` does,
+        on this run's database: its watchers' count, half its load runs' length."""
+        seeded = tricks.Seeded(
+            self.main_dsn,
+            self.app_env,
+            Path(self.config_env["IDS_FILE"]).read_text().split()[0],
+            self.workdir,
+            self.args.pool_size,
+        )
+        rounds, seconds, watchers = tricks.ROUNDS, self.args.seconds / 2, self.args.watchers
+        self.results.tricks = tricks.measure(
+            list(tricks.TRICKS), seeded, rounds=rounds, seconds=seconds, watchers=watchers
+        )
+        if not tricks.honoured():
+            self.results.notes.append(tricks.UNHONOURED)
+
 
 # The stages in order: what each measures, its method, and when it runs.
 STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], bool]]] = [
@@ -298,4 +316,5 @@ STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], 
     ("watchers: long-polls held and woken, an event stream", Bench.watch, lambda args: bool(args.watchers)),
     ("a streaming standby serving GET by id", Bench.replica, lambda args: not args.quick),
     ("listing every application: the API, then COPY as JSON", Bench.listing, lambda args: bool(args.list_rows)),
+    ("every speed trick on and off, on its own stage (bench/tricks.py)", Bench.tricks, lambda args: args.tricks),
 ]
