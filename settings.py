@@ -15,6 +15,12 @@ PROJECT_ROOT = Path(__file__).resolve().parent
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
+# The speed tricks SPEED_TRICKS_OFF can turn off, so that `python -m bench.tricks` measures what
+# each buys (docs/performance.md); CPU pinning has a setting of its own, PIN_CPU.
+SPEED_TRICKS = frozenset(
+    {"log_batching", "direct_futures", "shared_cursor", "batched_ids", "gc_tuning", "held_response"}
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=PROJECT_ROOT / ".env", env_file_encoding="utf-8", extra="ignore")
@@ -87,6 +93,11 @@ class Settings(BaseSettings):
         "threads pass Python's GIL to each other thousands of times a second, which costs far less within one "
         "CPU than between two. Off: the kernel places its threads.",
     )
+    speed_tricks_off: str = Field(
+        default="",
+        description="For measuring only: comma-separated speed tricks to turn off (log_batching, direct_futures, "
+        "shared_cursor, batched_ids, gc_tuning, held_response); `python -m bench.tricks` sets it. Empty: all on.",
+    )
     embedded_dir: Path = Field(
         default=PROJECT_ROOT / ".data",
         description="Where the embedded PostgreSQL keeps its cluster, socket and log.",
@@ -102,6 +113,22 @@ class Settings(BaseSettings):
     @property
     def read_urls(self) -> list[str]:
         return [url.strip() for url in self.read_database_urls.split(",") if url.strip()]
+
+    def trick(self, name: str) -> bool:
+        """Whether the speed trick `name` is on (not named in SPEED_TRICKS_OFF)."""
+        assert name in SPEED_TRICKS, name
+        return name not in self._tricks_off
+
+    @property
+    def _tricks_off(self) -> frozenset[str]:
+        return frozenset(name.strip() for name in self.speed_tricks_off.split(",") if name.strip())
+
+    @model_validator(mode="after")
+    def _known_tricks(self) -> "Settings":
+        unknown = self._tricks_off - SPEED_TRICKS
+        if unknown:
+            raise ValueError(f"speed_tricks_off names no such trick: {', '.join(sorted(unknown))}")
+        return self
 
     @model_validator(mode="after")
     def _pool_bounds(self) -> "Settings":

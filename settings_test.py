@@ -36,6 +36,7 @@ def test_environment_overrides_env_file(tmp_path, monkeypatch):
         {"metrics_port": 8000},
         {"metrics_port": 70000},
         {"log_format": "xml"},
+        {"speed_tricks_off": "gc_tuning,warp_drive"},
     ],
 )
 def test_invalid_settings_are_rejected(bad):
@@ -52,3 +53,11 @@ def test_env_example_lists_every_setting():
         if "=" in line and not line.startswith("# ")
     }
     assert listed == set(Settings.model_fields)
+
+
+def test_speed_tricks_are_on_unless_named_off():
+    settings = Settings(_env_file=None, speed_tricks_off=" gc_tuning , held_response")
+
+    assert not settings.trick("gc_tuning") and not settings.trick("held_response")
+    assert settings.trick("shared_cursor")
+    assert Settings(_env_file=None).trick("gc_tuning")

@@ -22,9 +22,10 @@ import contextvars
 import logging
 import select
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any, Protocol
 
 import psycopg2
@@ -55,18 +56,18 @@ class _Connection(psycopg2.extensions.connection):
     result until the next statement, so one that held a large result is closed (`settle`).
     """
 
-    statement_timeout_ms = 0
     LARGE_RESULT_CHARS = 64 * 1024
 
-    def __init__(self, dsn: str, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, dsn: str, *args: Any, statement_timeout_ms: int = 0, share: bool = True, **kwargs: Any) -> None:
         super().__init__(dsn, *args, **kwargs)
         self.autocommit = True
+        self._share = share  # off only to measure what sharing buys (SPEED_TRICKS_OFF=shared_cursor)
         psycopg2.extras.register_default_json(self, loads=str)
         psycopg2.extras.register_default_jsonb(self, loads=str)
         self._shared: psycopg2.extras.RealDictCursor | None = None
-        self.shared_cursor().execute(
-            "SELECT set_config('statement_timeout', %s, false)", (str(self.statement_timeout_ms),)
-        )
+        # A setting of the session, not a startup option: PgBouncer refuses unknown startup options.
+        with self.cursor() as cur:
+            cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(statement_timeout_ms),))
 
     def shared_cursor(self) -> psycopg2.extras.RealDictCursor:
         if self._shared is None:
@@ -87,7 +88,7 @@ class _Connection(psycopg2.extensions.connection):
             and not (isinstance(values[0], str) and len(values[0]) > self.LARGE_RESULT_CHARS)
             and len(cur.query or b"") <= self.LARGE_RESULT_CHARS
         )
-        if not small:
+        if not small or not self._share:
             self._shared = None
             if not self.closed:
                 cur.close()
@@ -127,6 +128,8 @@ class Database:
         connect_timeout: int = 2,
         application_name: str = "appconfig-api",
         metrics: CallRecorder | None = None,
+        shared_cursor: bool = True,
+        direct_futures: bool = True,
     ) -> None:
         self._dsn = dsn
         self._application_name = application_name
@@ -134,8 +137,8 @@ class Database:
         self.max_size = max_size
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        # Each pool gets its own connection class, carrying its statement timeout.
-        self._connection_class = type("Connection", (_Connection,), {"statement_timeout_ms": statement_timeout_ms})
+        self._connection_factory = partial(_Connection, statement_timeout_ms=statement_timeout_ms, share=shared_cursor)
+        self._direct_futures = direct_futures  # off only to measure what they buy (SPEED_TRICKS_OFF)
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._slots = asyncio.Semaphore(max_size)
@@ -157,7 +160,7 @@ class Database:
             min_size,
             self.max_size,
             self._dsn,
-            connection_factory=self._connection_class,
+            connection_factory=self._connection_factory,
             cursor_factory=psycopg2.extras.RealDictCursor,
             application_name=self._application_name,
             connect_timeout=self._connect_timeout,
@@ -240,43 +243,57 @@ class Database:
 
     async def _call(self, statement: str, params: Sequence[Any], idempotent: bool, whole_rows: bool) -> list[Any]:
         async with self.slot():
-            loop = asyncio.get_running_loop()
-            answer = loop.create_future()
             # Run in this request's context, so the thread's log records carry its request id.
             context = contextvars.copy_context()
             took = [0.0]  # the call's time in its thread, for the metrics
 
-            def call() -> None:
-                # The result goes straight to the loop's future: run_in_executor's chaining of two
-                # futures costs a lock, a condition and callbacks on both sides per call.
+            def run() -> list[Any]:
                 started = time.perf_counter()
                 try:
-                    rows = context.run(self._run, statement, params, idempotent, whole_rows)
-                except BaseException as exc:
+                    return context.run(self._run, statement, params, idempotent, whole_rows)
+                finally:
                     took[0] = time.perf_counter() - started
-                    loop.call_soon_threadsafe(_settle, answer, None, exc)
-                else:
-                    took[0] = time.perf_counter() - started
-                    loop.call_soon_threadsafe(_settle, answer, rows, None)
 
-            job = self._executor.submit(call)
-            # Recorded here, in the loop: recorded in the thread, between the result and the loop's
-            # wake-up, it cost a GET 16-45 µs (measured), prometheus-client's locks taken while
-            # sixteen threads pass the GIL around.
             try:
-                rows = await answer
+                if self._direct_futures:
+                    rows = await self._in_thread(run)
+                else:
+                    rows = await asyncio.get_running_loop().run_in_executor(self._executor, run)
             except asyncio.CancelledError:
-                # If it has not started, it never runs; if it has, _settle drops its outcome, and
-                # the metrics do not see it (its caller, gone, is counted by its own answer).
-                job.cancel()
-                raise
+                raise  # its caller, gone, is counted by its own answer
             except BaseException as exc:
                 if self._metrics is not None:
                     self._metrics.call(statement, took[0], sqlstate(exc) or "none")
                 raise
+            # Recorded here, in the loop: recorded in the thread, between the result and the loop's
+            # wake-up, it cost a GET 16-45 µs (measured), prometheus-client's locks taken while
+            # sixteen threads pass the GIL around.
             if self._metrics is not None:
                 self._metrics.call(statement, took[0], None)
             return rows
+
+    async def _in_thread(self, run: Callable[[], list[Any]]) -> list[Any]:
+        """`run()` on an executor thread, its outcome handed straight to a future of the loop:
+        run_in_executor chains two futures, a lock, a condition and callbacks on both sides per
+        call (what that costs: docs/performance.md, direct_futures)."""
+        loop = asyncio.get_running_loop()
+        answer = loop.create_future()
+
+        def call() -> None:
+            try:
+                rows = run()
+            except BaseException as exc:
+                loop.call_soon_threadsafe(_settle, answer, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, answer, rows, None)
+
+        job = self._executor.submit(call)
+        try:
+            return await answer
+        except asyncio.CancelledError:
+            # If it has not started, it never runs; if it has, _settle drops its outcome.
+            job.cancel()
+            raise
 
     async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> Any:
         """Run `statement` and return the first column of its one row."""

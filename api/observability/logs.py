@@ -129,8 +129,8 @@ class _BatchWriter(logging.Handler):
     The logging cookbook's QueueHandler/QueueListener wakes the writer for every record: under
     load, one thread switch and one write per request, contending for the GIL with the event
     loop. Here the writer is woken once per batch, and formats the batch in one go, where the
-    formatting code stays hot: /healthz's log line cost the server 43 µs through the queue,
-    18 µs this way (its CPU at INFO against WARNING). A WARNING or worse is written at once.
+    formatting code stays hot (what that buys: docs/performance.md, log_batching). A WARNING or
+    worse is written at once.
     The records' arguments are plain values and their request id is stamped when they are made,
     so formatting them later writes what formatting them at once would have.
     """
@@ -224,21 +224,24 @@ def structured() -> bool:
     return _format == "json"
 
 
-def configure_logging(level: str, log_format: str = "text") -> None:
+def configure_logging(level: str, log_format: str = "text", *, batched: bool = True) -> None:
     """Send every logger's records to stderr at `level`, as text lines or JSON objects
-    (`log_format`); handlers others installed stay."""
+    (`log_format`), written in batches by a thread of their own (`batched`; off, each at once:
+    only to measure what batching buys); handlers others installed stay."""
     global _batches, _format
     stop_logging()
     _format = log_format
     # The format uses none of these; the logging HOWTO's "Optimization" section names the
     # switches that spare every record the work of finding them out.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = logging.logAsyncioTasks = False
-    logging._srcfile = None
+    logging.getLogger().setLevel(level)
+    if not batched:
+        _install(_writer())
+        return
     _batches = _BatchWriter(sys.stderr)
     _batches.setFormatter(FORMATTERS[log_format]())
     _batches.addFilter(_RequestIdFilter())  # runs in the thread that logs, where the id is
     _install(_batches)
-    logging.getLogger().setLevel(level)
 
 
 def stop_logging() -> None:

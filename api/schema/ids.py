@@ -14,10 +14,17 @@ from ulid import ULID
 
 _lock = threading.Lock()
 _last = 0
-# Random bytes drawn from the OS 256 ids at a time: a system call per id cost more than the
-# rest of a POST's work in the event loop (12 µs under load, measured).
+# Random bytes drawn from the OS 256 ids at a time, rather than a system call per id (what that
+# buys: docs/performance.md, batched_ids).
 _RANDOM_BATCH = 10 * 256
 _random = b""
+_batch = _RANDOM_BATCH
+
+
+def draw_in_batches(on: bool) -> None:
+    """Whether random bytes are drawn in batches (off only to measure: SPEED_TRICKS_OFF=batched_ids)."""
+    global _batch, _random
+    _batch, _random = (_RANDOM_BATCH if on else 10), b""
 
 
 def _forget_random() -> None:
@@ -34,7 +41,7 @@ def new_id() -> str:
     milliseconds = time.time_ns() // 1_000_000
     with _lock:
         if not _random:
-            _random = os.urandom(_RANDOM_BATCH)
+            _random = os.urandom(_batch)
         randomness, _random = _random[:10], _random[10:]
         _last = max(milliseconds << 80 | int.from_bytes(randomness), _last + 1)
         value = _last
