@@ -193,3 +193,29 @@ def test_openapi_declares_the_conditional_requests(client):
         assert "204" in paths[f"/api/v1/{kind}/{{{param}}}"]["delete"]["responses"]
         assert "ETag" in paths[f"/api/v1/{kind}"]["post"]["responses"]["201"]["headers"]
     assert "Link" in paths["/api/v1/applications/{application_id}/configurations"]["get"]["responses"]["200"]["headers"]
+
+
+def test_with_every_speed_trick_off_the_service_answers_the_same(migrated_dsn, rows):
+    # What bench.tricks measures against must be the same service, only slower.
+    settings = Settings(
+        _env_file=None,
+        database_url=migrated_dsn,
+        pool_min_size=1,
+        pool_max_size=2,
+        speed_tricks_off="log_batching,direct_futures,shared_cursor,batched_ids,gc_tuning,held_response",
+    )
+    with TestClient(create_app(settings)) as client:
+        created = client.post("/api/v1/applications", json={"name": "plain"})
+        app_id = created.json()["id"]
+        config = client.post("/api/v1/configurations", json={"application_id": app_id, "name": "c", "config": {}})
+        path = f"/api/v1/configurations/{config.json()['id']}"
+        etag = client.get(path).headers["ETag"]
+        waited = client.get(f"{path}?wait=1", headers={"If-None-Match": etag})
+        listed = client.get(f"/api/v1/applications/{app_id}/configurations")
+        missing = client.get("/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV")
+
+    assert created.status_code == 201 and config.status_code == 201
+    assert waited.status_code == 304 and waited.headers["ETag"] == etag
+    assert [c["name"] for c in listed.json()] == ["c"]
+    assert missing.status_code == 404 and missing.json()["sqlstate"] == "P0002"
+    assert rows("SELECT name FROM applications") == [("plain",)]
