@@ -12,12 +12,13 @@ UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
 SERVE := $(UV) run --locked --no-default-groups --group embedded
 
-.PHONY: help run dev test lint fuzz bench migrate status verify db-start db-stop db-status psql standby-start standby-stop standby-status
+.PHONY: help run dev test test-fast lint fuzz bench migrate status verify db-start db-stop db-status psql standby-start standby-stop standby-status
 
 help:
 	@echo "make run        serve the API (embedded PostgreSQL 16 in .data/ unless DATABASE_URL is set)"
 	@echo "make dev        the same, restarting when the code changes"
 	@echo "make test       the test suite against a throw-away PostgreSQL 16, with coverage"
+	@echo "make test-fast  the tests that start no cluster or API process of their own: the inner loop"
 	@echo "make lint       ruff: lint and formatting"
 	@echo "make fuzz       schemathesis against the live API, 300 examples per operation"
 	@echo "make bench      the API against its ceilings (pgbench, /healthz), with wrk (installed if missing)"
@@ -41,9 +42,13 @@ dev:
 test:
 	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 3 --dist loadfile --cov --cov-report=term-missing:skip-covered
 
+test-fast:
+	$(RUN) pytest -n 2 -m "not own_process" -p no:cacheprovider
+
 lint:
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
+	$(RUN) lint-imports --no-cache
 
 fuzz:
 	$(RUN) env FUZZ_MAX_EXAMPLES=300 FUZZ_SEED=random pytest -s -p no:cacheprovider --no-cov api/http/openapi_fuzz_test.py
@@ -61,22 +66,22 @@ verify:
 	$(SERVE) python migrations.py verify
 
 db-start:
-	$(SERVE) python -m devtools.embedded start
+	$(SERVE) python -m devtools.database start
 
 db-stop:
-	$(SERVE) python -m devtools.embedded stop
+	$(SERVE) python -m devtools.database stop
 
 db-status:
-	$(SERVE) python -m devtools.embedded status
+	$(SERVE) python -m devtools.database status
 
 psql:
-	$(SERVE) python -m devtools.embedded psql
+	$(SERVE) python -m devtools.database psql
 
 standby-start:
-	$(SERVE) python -m devtools.embedded start --standby
+	$(SERVE) python -m devtools.database start --standby
 
 standby-stop:
-	$(SERVE) python -m devtools.embedded stop --standby
+	$(SERVE) python -m devtools.database stop --standby
 
 standby-status:
-	$(SERVE) python -m devtools.embedded status --standby
+	$(SERVE) python -m devtools.database status --standby

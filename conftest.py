@@ -5,14 +5,29 @@ socket, so concurrent test runs never meet, and it is removed at the end. Tests
 never read DATABASE_URL or touch the development cluster in .data/.
 """
 
+import shutil
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg2
 import pytest
 from psycopg2 import sql
 
+import migrator
 from devtools.embedded import EmbeddedPostgres, throwaway_cluster
+from migrator import Layout
+from settings import PROJECT_ROOT
+
+# Tests that start an API process through these fixtures are left out of `make test-fast`; a
+# module that starts a cluster of its own says so with `pytestmark = pytest.mark.own_process`.
+OWN_PROCESS_FIXTURES = frozenset({"launch_api", "live_api"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if OWN_PROCESS_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.own_process)
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +63,6 @@ def empty_dsn(cluster: EmbeddedPostgres) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def migrated_template(cluster: EmbeddedPostgres) -> str:
     """The name of a database migrated by the runner, used as the template of per-test databases."""
-    import migrator
-
     name = "migrated_template"
     cluster.create_database(name, template="template0")
     conn = migrator.connect(cluster.dsn(name))
@@ -94,3 +107,20 @@ def migrated_dsn(_shared_database: str) -> str:
     finally:
         conn.close()
     return _shared_database
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    """A copy of the project's migrations and functions that a test may edit."""
+    layout = Layout(tmp_path / "migrations", tmp_path / "db" / "functions")
+    shutil.copytree(PROJECT_ROOT / "migrations", layout.migrations_dir)
+    shutil.copytree(PROJECT_ROOT / "db" / "functions", layout.functions_dir)
+    return layout
+
+
+@pytest.fixture
+def conn(empty_dsn: str):
+    """A connection to a new, empty database, as the migration runner makes it."""
+    connection = migrator.connect(empty_dsn)
+    yield connection
+    connection.close()

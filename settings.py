@@ -17,9 +17,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # The speed tricks SPEED_TRICKS_OFF can turn off, so that `python -m bench.tricks` measures what
 # each buys (docs/performance.md); CPU pinning has a setting of its own, PIN_CPU.
-SPEED_TRICKS = frozenset(
-    {"log_batching", "direct_futures", "shared_cursor", "batched_ids", "gc_tuning", "held_response"}
-)
+SPEED_TRICKS = frozenset({"log_batching", "direct_futures", "held_response"})
 
 
 class Settings(BaseSettings):
@@ -96,7 +94,7 @@ class Settings(BaseSettings):
     speed_tricks_off: str = Field(
         default="",
         description="For measuring only: comma-separated speed tricks to turn off (log_batching, direct_futures, "
-        "shared_cursor, batched_ids, gc_tuning, held_response); `python -m bench.tricks` sets it. Empty: all on.",
+        "held_response); `python -m bench.tricks` sets it. Empty: all on.",
     )
     embedded_dir: Path = Field(
         default=PROJECT_ROOT / ".data",

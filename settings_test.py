@@ -56,8 +56,8 @@ def test_env_example_lists_every_setting():
 
 
 def test_speed_tricks_are_on_unless_named_off():
-    settings = Settings(_env_file=None, speed_tricks_off=" gc_tuning , held_response")
+    settings = Settings(_env_file=None, speed_tricks_off=" log_batching , held_response")
 
-    assert not settings.trick("gc_tuning") and not settings.trick("held_response")
-    assert settings.trick("shared_cursor")
-    assert Settings(_env_file=None).trick("gc_tuning")
+    assert not settings.trick("log_batching") and not settings.trick("held_response")
+    assert settings.trick("direct_futures")
+    assert Settings(_env_file=None).trick("held_response")

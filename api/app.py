@@ -29,7 +29,6 @@ from api.http.routes import applications, by_name, configurations, docs, events,
 from api.observability.logs import configure_logging, stop_logging
 from api.observability.metrics import Metrics
 from api.observability.scrape import serve
-from api.schema import ids
 from api.server import process
 from api.watch.hub import Watchers
 from settings import Settings
@@ -42,7 +41,6 @@ API_PREFIX = "/api/v1"
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, settings.log_format, batched=settings.trick("log_batching"))
-    ids.draw_in_batches(settings.trick("batched_ids"))
     metrics = Metrics() if settings.metrics else None
 
     @asynccontextmanager
@@ -80,8 +78,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 started.callback(_watch(metrics, settings, dsn, database, reads, watchers))
                 started.callback(process.close_on_signal(watchers.close))
                 process.raise_open_files_limit()
-                if settings.trick("gc_tuning"):
-                    process.tune_garbage_collection()
                 log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
                 yield
         finally:
@@ -152,7 +148,6 @@ def _pool(
         connect_timeout=settings.connect_timeout,
         application_name=name,
         metrics=metrics,
-        shared_cursor=settings.trick("shared_cursor"),
         direct_futures=settings.trick("direct_futures"),
     )
 

@@ -202,8 +202,8 @@ def test_keeping_the_faster_run_keeps_its_cost_and_every_run_s_failures():
     [
         ("HEAD", "HEAD", {}),
         ("HEAD~3:PIN_CPU=false", "HEAD~3", {"PIN_CPU": "false"}),
-        ("HEAD:SPEED_TRICKS_OFF=gc_tuning,log_batching,PIN_CPU=false", "HEAD",
-         {"SPEED_TRICKS_OFF": "gc_tuning,log_batching", "PIN_CPU": "false"}),
+        ("HEAD:SPEED_TRICKS_OFF=held_response,log_batching,PIN_CPU=false", "HEAD",
+         {"SPEED_TRICKS_OFF": "held_response,log_batching", "PIN_CPU": "false"}),
         ("main:URL=a=b", "main", {"URL": "a=b"}),
     ],
 )  # fmt: skip

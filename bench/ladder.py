@@ -3,7 +3,7 @@
 What a change bought, measured the only way these machines allow: side by side. Each
 revision is checked out into a temporary git worktree and served from there (with the
 settings given after its colon, e.g. `HEAD:PIN_CPU=false`, or a list-valued one such as
-`HEAD:SPEED_TRICKS_OFF=gc_tuning,log_batching`), all on one throw-away database
+`HEAD:SPEED_TRICKS_OFF=held_response,log_batching`), all on one throw-away database
 that this checkout migrates and seeds, so the revisions must share its functions. Then
 /healthz, GET by id and POST run against each in turn, and again, each keeping its better
 run, so that drift on a shared machine favours none; the peer (bench/peer.py) runs beside
@@ -35,7 +35,7 @@ def worktree(revision: str, parent: Path) -> Path:
 
 def rung_settings(rung: str) -> tuple[str, dict[str, str]]:
     """The revision of `REV:NAME=VALUE,...` and its settings. An item without `=` continues the value
-    before it, so that a list-valued setting fits: `HEAD:SPEED_TRICKS_OFF=gc_tuning,log_batching,PIN_CPU=false`."""
+    before it, so that a list-valued setting fits: `HEAD:SPEED_TRICKS_OFF=held_response,log_batching,PIN_CPU=false`."""
     revision, _, text = rung.partition(":")
     settings: dict[str, str] = {}
     name = None

@@ -5,14 +5,13 @@ PIN_CPU=false for pinning); two servers of this checkout, one uvicorn worker eac
 one and off in the other, alternate on the trick's own stage, `--rounds` times, each side keeping
 its best run; a trick keeps its place when that gains 2 % or more:
 
-    direct_futures, shared_cursor, pin_cpu   GET by id (/s)
-    batched_ids                              POST (/s)
+    direct_futures, pin_cpu                  GET by id (/s)
     log_batching                             GET by id and /healthz with INFO logs (/s)
-    gc_tuning, held_response                 long-polls: RSS per watcher (KB), the last one woken (s)
+    held_response                            long-polls: RSS per watcher (KB), the last one woken (s)
 
 Prints the table and writes it into docs/benchmarks.md between `<!-- bench:tricks:start -->` and
 `<!-- bench:tricks:end -->` when every trick ran (not with --quick). `python -m bench --tricks` runs
-the same stage on its own seeded database. On 2 cores a full run takes some 5 minutes (the load
+the same stage on its own seeded database. On 2 cores a full run takes some 4 minutes (the load
 stages 4 s per run, 10,000 watchers), --quick some 2 to 3 (2 s per run, 1,000 watchers).
 """
 
@@ -46,17 +45,13 @@ from settings import PROJECT_ROOT, Settings
 # Each trick and the stage it is measured on.
 TRICKS = {
     "direct_futures": "get",
-    "shared_cursor": "get",
     "pin_cpu": "get",
-    "batched_ids": "post",
     "log_batching": "logged",
-    "gc_tuning": "watchers",
     "held_response": "watchers",
 }
 # The load stages: the routes (of load.PEER_ROUTES) run against both servers, and both servers' settings.
 LOAD_STAGES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "get": (("get_app",), {}),
-    "post": (("post_app",), {}),
     "logged": (("get_app", "healthz"), {"LOG_LEVEL": "INFO"}),
 }
 ROUTE_NAMES = {"get_app": "GET by id", "post_app": "POST", "healthz": "/healthz"}

@@ -20,7 +20,7 @@ def test_each_trick_is_turned_off_by_its_own_setting():
 
 def test_every_trick_has_a_stage():
     assert set(tricks.TRICKS.values()) == {*tricks.LOAD_STAGES, "watchers"}
-    assert tricks.TRICKS["batched_ids"] == "post" and tricks.TRICKS["gc_tuning"] == "watchers"
+    assert tricks.TRICKS["log_batching"] == "logged" and tricks.TRICKS["held_response"] == "watchers"
 
 
 def test_a_rate_gains_what_it_has_more_with_the_trick():
@@ -58,8 +58,8 @@ def test_a_trick_keeps_its_place_from_a_two_percent_gain(with_trick, without, hi
 
 def test_the_table_shows_each_figure_its_gain_and_verdict_and_every_failure():
     rows = [
-        tricks.Measurement("batched_ids", "POST", 2100.0, 2000.0, failures=2),
-        tricks.Measurement("gc_tuning", "the last woken", 0.5, 0.505, unit="s", higher_is_better=False),
+        tricks.Measurement("direct_futures", "GET by id", 2100.0, 2000.0, failures=2),
+        tricks.Measurement("held_response", "the last woken", 0.5, 0.505, unit="s", higher_is_better=False),
         tricks.Measurement("held_response", "RSS per watcher", 15.0, 27.25, unit="KB", higher_is_better=False,
                            failures=1),
         tricks.Measurement("pin_cpu", "GET by id", 0.0, 3000.0),
@@ -68,8 +68,8 @@ def test_the_table_shows_each_figure_its_gain_and_verdict_and_every_failure():
     table = tricks.markdown(rows, "Speed tricks, from a test.")
 
     assert table.startswith("Speed tricks, from a test.\n\n| trick | stage | with | without | gain | verdict |\n")
-    assert "| batched_ids | POST | 2,100/s | 2,000/s | +5.0 % | keeps its place |" in table
-    assert "| gc_tuning | the last woken | 0.500 s | 0.505 s | +1.0 % | below 2 % |" in table
+    assert "| direct_futures | GET by id | 2,100/s | 2,000/s | +5.0 % | keeps its place |" in table
+    assert "| held_response | the last woken | 0.500 s | 0.505 s | +1.0 % | below 2 % |" in table
     assert "| held_response | RSS per watcher | 15.0 KB | 27.2 KB | +81.7 % | keeps its place |" in table
     assert "| pin_cpu | GET by id | 0/s | 3,000/s |  | not measured |" in table
     assert "all runs: 3." in table

@@ -9,9 +9,11 @@ from pathlib import Path
 import psycopg2
 import pytest
 
-from devtools import embedded
+from devtools import database, embedded
 from devtools.api_process import free_port
 from settings import PROJECT_ROOT, Settings
+
+pytestmark = pytest.mark.own_process  # starts PostgreSQL clusters of its own
 
 
 @pytest.fixture
@@ -34,20 +36,20 @@ def scalar(dsn: str, statement: str):
 def test_configured_database_url_is_used_as_is_and_nothing_is_started(dev_settings):
     settings = dev_settings.model_copy(update={"database_url": "postgresql://elsewhere/db"})
 
-    assert embedded.database_url(settings) == "postgresql://elsewhere/db"
+    assert database.database_url(settings) == "postgresql://elsewhere/db"
     assert not (dev_settings.embedded_dir).exists()
 
 
 def test_development_cluster_is_created_on_first_use_and_reused_with_its_data(dev_settings):
     cluster = embedded.development_cluster(dev_settings)
     try:
-        dsn = embedded.database_url(dev_settings)
+        dsn = database.database_url(dev_settings)
         assert scalar(dsn, "SHOW server_version").startswith("16.")
         scalar(dsn, "CREATE TABLE kept (id int); INSERT INTO kept VALUES (42)")
 
         cluster.stop()
         assert not cluster.running()
-        assert embedded.database_url(dev_settings) == dsn  # starts it again, same cluster
+        assert database.database_url(dev_settings) == dsn  # starts it again, same cluster
         assert scalar(dsn, "SELECT id FROM kept") == 42
         # TCP on the configured port too, for psql and other tools.
         assert (
@@ -183,15 +185,15 @@ def test_cli_start_status_stop(dev_settings, monkeypatch, capsys):
     monkeypatch.setenv("DATABASE_URL", "")
     cluster = embedded.development_cluster(dev_settings)
     try:
-        assert embedded.main(["status"]) == 3
+        assert database.main(["status"]) == 3
         assert "not initialised" in capsys.readouterr().out
-        assert embedded.main(["start"]) == 0
+        assert database.main(["start"]) == 0
         assert "dbname=appconfig" in capsys.readouterr().out
-        assert embedded.main(["status"]) == 0
-        assert embedded.main(["stop"]) == 0
+        assert database.main(["status"]) == 0
+        assert database.main(["stop"]) == 0
         assert "data is kept" in capsys.readouterr().out
         assert cluster.initialised() and not cluster.running()
-        assert embedded.main(["stop"]) == 0
+        assert database.main(["stop"]) == 0
         assert "was not running" in capsys.readouterr().out
     finally:
         cluster.remove()

@@ -11,7 +11,7 @@ import sys
 
 from api.observability.logs import configure_logging
 from api.server import serve
-from devtools.embedded import DatabaseRefused, database_url
+from devtools.database import DatabaseRefused, database_url
 from settings import Settings
 
 log = logging.getLogger("devtools.serve")

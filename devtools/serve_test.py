@@ -11,6 +11,8 @@ from devtools import embedded, serve
 from devtools.api_process import free_port
 from settings import Settings
 
+pytestmark = pytest.mark.own_process  # starts PostgreSQL clusters of its own
+
 
 @pytest.fixture
 def embedded_env(tmp_path, monkeypatch):

@@ -6,7 +6,11 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import pytest
+
 from settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.own_process  # runs the toolchain script in a sandbox of its own
 
 TOOLCHAIN = PROJECT_ROOT / "scripts" / "toolchain.sh"
 

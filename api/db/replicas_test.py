@@ -16,6 +16,8 @@ from settings import Settings
 from testing.live_api import psql as query
 from testing.scrape import moved, scrape, value
 
+pytestmark = pytest.mark.own_process  # starts PostgreSQL clusters of its own
+
 APPS = "/api/v1/applications"
 MAX_LAG = 0.5
 

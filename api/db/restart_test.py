@@ -15,6 +15,8 @@ from settings import Settings
 from testing.live_api import held, long_poll, psql, served, sse
 from testing.scrape import Samples, parse, value
 
+pytestmark = pytest.mark.own_process  # starts PostgreSQL clusters of its own
+
 APPS = "/api/v1/applications"
 POOL = 4
 

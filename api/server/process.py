@@ -1,12 +1,10 @@
-"""What the API does to the process it serves in: signals, the garbage collector, open files, its CPU.
+"""What the API does to the process it serves in: signals, open files, its CPU.
 
-Each touches the whole process: the signal handlers and the collector's settings are changed only
-in a server's main thread (a test client runs the app in a thread of the test process, which
-must be left alone).
+Each touches the whole process: the signal handlers are changed only in a server's main thread
+(a test client runs the app in a thread of the test process, which must be left alone).
 """
 
 import asyncio
-import gc
 import logging
 import os
 import resource
@@ -48,18 +46,6 @@ def close_on_signal(close: Callable[[], None]) -> Callable[[], None]:
                 signal.signal(sig, handler)
 
     return restore
-
-
-def tune_garbage_collection() -> None:
-    """Held long-polls are long-lived objects by the hundred thousand; with the default thresholds,
-    full collections over them (0.2-0.6 s each, measured with 10,000 watchers) fell while the
-    watchers were being answered. What start-up made is frozen out of every collection, and young
-    collections run less often, so that fewer short-lived objects live long enough to be promoted.
-    Only in a server's main thread: a test client's app must not freeze the test process."""
-    if threading.current_thread() is threading.main_thread():
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(50_000, 20, 10)
 
 
 def raise_open_files_limit() -> None:
