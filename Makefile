@@ -43,7 +43,7 @@ test:
 	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 3 --dist loadfile --cov --cov-report=term-missing:skip-covered
 
 test-fast:
-	$(RUN) pytest -n 2 -m "not own_process" -p no:cacheprovider
+	$(RUN) pytest -n 3 -m "not own_process" -p no:cacheprovider
 
 lint:
 	$(RUN) ruff check .
