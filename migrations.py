@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     layout = Layout(args.migrations_dir, args.functions_dir)
 
     # Here, not at the top: importing the runner (as a deploy does) loads nothing of the dev tools.
-    from devtools.embedded import database_url
+    from devtools.database import database_url
 
     try:
         # A checkout with nothing configured migrates its development cluster, as `make run` serves it.
