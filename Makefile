@@ -19,7 +19,7 @@ help:
 	@echo "make dev        the same, restarting when the code changes"
 	@echo "make test       the test suite against a throw-away PostgreSQL 16, with coverage"
 	@echo "make test-fast  the tests that start no cluster or API process of their own: the inner loop"
-	@echo "make lint       ruff: lint and formatting"
+	@echo "make lint       ruff (lint and formatting) and the import contracts (lint-imports)"
 	@echo "make fuzz       schemathesis against the live API, 300 examples per operation"
 	@echo "make bench      the API against its ceilings (pgbench, /healthz), with wrk (installed if missing)"
 	@echo "make migrate    apply pending migrations and redeploy changed functions"

@@ -65,12 +65,8 @@ def migrated_template(cluster: EmbeddedPostgres) -> str:
     """The name of a database migrated by the runner, used as the template of per-test databases."""
     name = "migrated_template"
     cluster.create_database(name, template="template0")
-    conn = migrator.connect(cluster.dsn(name))
-    try:
-        state = migrator.up(conn, say=lambda line: None)
-        assert not state.refused
-    finally:
-        conn.close()
+    state = migrator.migrate(cluster.dsn(name))
+    assert not state.refused
     return name
 
 

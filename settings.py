@@ -17,7 +17,9 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 # The speed tricks SPEED_TRICKS_OFF can turn off, so that `python -m bench.tricks` measures what
 # each buys (docs/performance.md); CPU pinning has a setting of its own, PIN_CPU.
-SPEED_TRICKS = frozenset({"log_batching", "direct_futures", "held_response"})
+SPEED_TRICKS = frozenset(
+    {"log_batching", "skip_caller_lookup", "direct_futures", "shared_cursor", "batched_ids", "held_response"}
+)
 
 
 class Settings(BaseSettings):
@@ -25,7 +27,8 @@ class Settings(BaseSettings):
 
     database_url: str = Field(
         default="",
-        description="libpq URI of the PostgreSQL 16 database; empty starts the embedded server in .data/.",
+        description="libpq URI of the PostgreSQL 16 database; empty: `make run` and the other dev commands use the "
+        "embedded server in .data/, and `python -m api` refuses to start.",
     )
     read_database_urls: str = Field(
         default="",
@@ -93,8 +96,8 @@ class Settings(BaseSettings):
     )
     speed_tricks_off: str = Field(
         default="",
-        description="For measuring only: comma-separated speed tricks to turn off (log_batching, direct_futures, "
-        "held_response); `python -m bench.tricks` sets it. Empty: all on.",
+        description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
+        "direct_futures, shared_cursor, batched_ids, held_response); `python -m bench.tricks` sets it. Empty: all on.",
     )
     embedded_dir: Path = Field(
         default=PROJECT_ROOT / ".data",

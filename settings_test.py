@@ -36,7 +36,7 @@ def test_environment_overrides_env_file(tmp_path, monkeypatch):
         {"metrics_port": 8000},
         {"metrics_port": 70000},
         {"log_format": "xml"},
-        {"speed_tricks_off": "gc_tuning,warp_drive"},
+        {"speed_tricks_off": "held_response,warp_drive"},
     ],
 )
 def test_invalid_settings_are_rejected(bad):

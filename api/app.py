@@ -29,6 +29,7 @@ from api.http.routes import applications, by_name, configurations, docs, events,
 from api.observability.logs import configure_logging, stop_logging
 from api.observability.metrics import Metrics
 from api.observability.scrape import serve
+from api.schema import ids
 from api.server import process
 from api.watch.hub import Watchers
 from settings import Settings
@@ -40,7 +41,13 @@ API_PREFIX = "/api/v1"
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    configure_logging(settings.log_level, settings.log_format, batched=settings.trick("log_batching"))
+    configure_logging(
+        settings.log_level,
+        settings.log_format,
+        batched=settings.trick("log_batching"),
+        caller_lookup=not settings.trick("skip_caller_lookup"),
+    )
+    ids.draw_in_batches(settings.trick("batched_ids"))
     metrics = Metrics() if settings.metrics else None
 
     @asynccontextmanager
@@ -148,6 +155,7 @@ def _pool(
         connect_timeout=settings.connect_timeout,
         application_name=name,
         metrics=metrics,
+        shared_cursor=settings.trick("shared_cursor"),
         direct_futures=settings.trick("direct_futures"),
     )
 

@@ -202,7 +202,7 @@ def test_with_every_speed_trick_off_the_service_answers_the_same(migrated_dsn, r
         database_url=migrated_dsn,
         pool_min_size=1,
         pool_max_size=2,
-        speed_tricks_off="log_batching,direct_futures,held_response",
+        speed_tricks_off="log_batching,skip_caller_lookup,direct_futures,shared_cursor,batched_ids,held_response",
     )
     with TestClient(create_app(settings)) as client:
         created = client.post("/api/v1/applications", json={"name": "plain"})

@@ -7,6 +7,7 @@ with the current one under the row lock (SQLSTATE PT412 when it differs).
 """
 
 import hashlib
+from dataclasses import dataclass
 
 
 def etag(body: str) -> str:
@@ -24,3 +25,19 @@ def none_match(if_none_match: str | None, current: str) -> bool:
         return True
     opaque = current.removeprefix("W/")
     return any(tag.strip().removeprefix("W/") == opaque for tag in if_none_match.split(","))
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """A resource as one read found it, ready to send to any number of waiters."""
+
+    body: bytes
+    etag: str
+
+    @classmethod
+    def of(cls, text: str) -> "Current":
+        return cls(text.encode(), etag(text))
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """Whether If-None-Match matches it: the client's copy is current (a 304)."""
+        return none_match(if_none_match, self.etag)

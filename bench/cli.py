@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--tricks",
         action="store_true",
-        help="also every speed trick on and off (python -m bench.tricks; some 4 minutes more on 2 cores)",
+        help="also every speed trick on and off (python -m bench.tricks; some 8 minutes more on 2 cores)",
     )
     parser.add_argument(
         "--database-url",

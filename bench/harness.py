@@ -103,11 +103,7 @@ def prepare(cluster: Cluster, dbname: str) -> str:
     """A new database `dbname` with this checkout's migrations and functions; its DSN."""
     cluster.create_database(dbname, template="template0")
     dsn = cluster.dsn(dbname)
-    conn = migrator.connect(dsn)
-    try:
-        migrator.up(conn, say=lambda line: None)
-    finally:
-        conn.close()
+    migrator.migrate(dsn)
     return dsn
 
 

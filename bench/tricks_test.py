@@ -20,7 +20,7 @@ def test_each_trick_is_turned_off_by_its_own_setting():
 
 def test_every_trick_has_a_stage():
     assert set(tricks.TRICKS.values()) == {*tricks.LOAD_STAGES, "watchers"}
-    assert tricks.TRICKS["log_batching"] == "logged" and tricks.TRICKS["held_response"] == "watchers"
+    assert tricks.TRICKS["batched_ids"] == "post" and tricks.TRICKS["held_response"] == "watchers"
 
 
 def test_a_rate_gains_what_it_has_more_with_the_trick():

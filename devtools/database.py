@@ -40,14 +40,8 @@ def database_url(settings: Settings, *, migrate: bool = False) -> str:
     if settings.database_url:
         return settings.database_url
     dsn = development_cluster(settings).ensure_running()
-    if migrate:
-        conn = migrator.connect(dsn)
-        try:
-            state = migrator.up(conn, say=log.info)
-        finally:
-            conn.close()
-        if state.refused:
-            raise DatabaseRefused("the embedded database does not match this checkout; see `make status`")
+    if migrate and migrator.migrate(dsn, say=log.info).refused:
+        raise DatabaseRefused("the embedded database does not match this checkout; see `make status`")
     return dsn
 
 

@@ -31,7 +31,6 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-import migrator
 from settings import Settings
 
 log = logging.getLogger(__name__)
@@ -311,22 +310,3 @@ def throwaway_cluster(os_user: str = "postgres") -> EmbeddedPostgres:
             break
     root = Path(tempfile.mkdtemp(prefix="appconfig-pg-", dir=base))
     return EmbeddedPostgres(root=root, port=5432, listen_tcp=False, ephemeral=True, os_user=os_user)
-
-
-@contextmanager
-def own_migrated_cluster(dbname: str = "app") -> Iterator[EmbeddedPostgres]:
-    """A throw-away cluster, started, with `dbname` migrated: for tests that stop it or stream
-    from it, and so cannot share the suite's. Removed on exit."""
-    server = throwaway_cluster()
-    try:
-        server.init()
-        server.start()
-        server.create_database(dbname)
-        conn = migrator.connect(server.dsn(dbname))
-        try:
-            migrator.up(conn, say=lambda line: None)
-        finally:
-            conn.close()
-        yield server
-    finally:
-        server.remove()

@@ -9,7 +9,7 @@ What the service, the dev tools and the tests use is re-exported here.
 """
 
 from migrator.catalog import BOOTSTRAP
-from migrator.engine import Exit, FunctionState, MigrationState, State, connect, inspect, up
+from migrator.engine import Exit, FunctionState, MigrationState, State, connect, inspect, migrate, up
 from migrator.files import Layout, MigrationError
 
 __all__ = [
@@ -22,5 +22,6 @@ __all__ = [
     "State",
     "connect",
     "inspect",
+    "migrate",
     "up",
 ]

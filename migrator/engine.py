@@ -304,3 +304,12 @@ def up(
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK_KEY,))
         conn.commit()
+
+
+def migrate(dsn: str, layout: Layout = CHECKOUT, say: Callable[[str], None] = lambda line: None) -> State:
+    """`up` on a connection of its own to `dsn`, closed afterwards; the state before."""
+    conn = connect(dsn)
+    try:
+        return up(conn, layout, say)
+    finally:
+        conn.close()

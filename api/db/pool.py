@@ -49,17 +49,49 @@ class CallRecorder(Protocol):
 
 
 class _Connection(psycopg2.extensions.connection):
-    """A pooled connection, set up once when the pool opens it: autocommit, json kept as text,
-    and the pool's statement timeout."""
+    """A pooled connection, set up once when the pool opens it, with the one cursor its calls share.
 
-    def __init__(self, dsn: str, *args: Any, statement_timeout_ms: int = 0, **kwargs: Any) -> None:
+    Making and closing a RealDictCursor per call costs CPU that all holds the GIL the event loop
+    needs (what sharing buys: docs/performance.md, shared_cursor). A cursor keeps its last result
+    until the next statement, so one that held a large result is closed (`settle`).
+    """
+
+    LARGE_RESULT_CHARS = 64 * 1024
+
+    def __init__(self, dsn: str, *args: Any, statement_timeout_ms: int = 0, share: bool = True, **kwargs: Any) -> None:
         super().__init__(dsn, *args, **kwargs)
         self.autocommit = True
+        self._share = share  # off only to measure what sharing buys (SPEED_TRICKS_OFF=shared_cursor)
         psycopg2.extras.register_default_json(self, loads=str)
         psycopg2.extras.register_default_jsonb(self, loads=str)
+        self._shared: psycopg2.extras.RealDictCursor | None = None
         # A setting of the session, not a startup option: PgBouncer refuses unknown startup options.
         with self.cursor() as cur:
             cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(statement_timeout_ms),))
+
+    def shared_cursor(self) -> psycopg2.extras.RealDictCursor:
+        if self._shared is None:
+            self._shared = self.cursor(cursor_factory=psycopg2.extras.RealDictCursor)
+        return self._shared
+
+    def settle(self, values: list[Any] | None) -> None:
+        """Close the shared cursor unless it holds only a short statement and one small value
+        (`values`; None after a failure): a page of a list, or a large config sent in a write that
+        failed, must not stay behind on an idle connection. Before the connection goes back."""
+        cur = self._shared
+        if cur is None:
+            return
+        small = (
+            values is not None
+            and len(values) == 1
+            and not isinstance(values[0], tuple)
+            and not (isinstance(values[0], str) and len(values[0]) > self.LARGE_RESULT_CHARS)
+            and len(cur.query or b"") <= self.LARGE_RESULT_CHARS
+        )
+        if not small or not self._share:
+            self._shared = None
+            if not self.closed:
+                cur.close()
 
 
 def _usable(conn: psycopg2.extensions.connection) -> bool:
@@ -96,6 +128,7 @@ class Database:
         connect_timeout: int = 2,
         application_name: str = "appconfig-api",
         metrics: CallRecorder | None = None,
+        shared_cursor: bool = True,
         direct_futures: bool = True,
     ) -> None:
         self._dsn = dsn
@@ -104,7 +137,7 @@ class Database:
         self.max_size = max_size
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._connection_factory = partial(_Connection, statement_timeout_ms=statement_timeout_ms)
+        self._connection_factory = partial(_Connection, statement_timeout_ms=statement_timeout_ms, share=shared_cursor)
         self._direct_futures = direct_futures  # off only to measure what they buy (SPEED_TRICKS_OFF)
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -181,17 +214,20 @@ class Database:
         """On an executor thread: one statement on a pooled connection, each row's first value (or all)."""
         for attempt in (1, 2):
             conn = self._checkout()
+            values = None
             try:
-                with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
-                    cur.execute(statement, params)
-                    rows = cur.fetchall()
-                return [tuple(row.values()) if whole_rows else next(iter(row.values())) for row in rows]
+                cur = conn.shared_cursor()
+                cur.execute(statement, params)
+                rows = cur.fetchall()
+                values = [tuple(row.values()) if whole_rows else next(iter(row.values())) for row in rows]
+                return values
             except BROKEN:
                 if conn.closed and idempotent and attempt == 1:
                     log.warning("database connection broke; retrying the read on a new one")
                     continue
                 raise
             finally:
+                conn.settle(values)
                 # A broken connection must not go back into the pool.
                 self._pool.putconn(conn, close=bool(conn.closed))
         raise AssertionError("unreachable")

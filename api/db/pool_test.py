@@ -3,7 +3,6 @@ import time
 
 import psycopg2
 import psycopg2.errors
-import psycopg2.extensions
 import pytest
 
 from api.db import pool as database_module
@@ -44,18 +43,25 @@ def test_calls_run_in_autocommit(database, rows):
     assert asyncio.run(db.fetch_value("SELECT current_setting('transaction_isolation')")) == "read committed"
 
 
-def test_every_call_leaves_its_connection_idle_whatever_it_returned(database):
+def test_calls_share_their_connection_s_cursor_unless_it_holds_a_large_result(database):
     db = database(max_size=1)
     [conn] = db._pool._pool  # the pool's one connection, idle
 
+    asyncio.run(db.fetch_value("SELECT 1"))
+    shared = conn._shared
+    assert asyncio.run(db.fetch_value("SELECT 2")) == 2
+    assert conn._shared is shared and not shared.closed
+
     assert len(asyncio.run(db.fetch_value("SELECT repeat('x', 100000)"))) == 100_000
+    assert shared.closed and conn._shared is None  # the large text does not stay behind
     assert asyncio.run(db.fetch_values("SELECT generate_series(1, 3)")) == [1, 2, 3]
+    assert conn._shared is None  # nor a page of rows
+
+    asyncio.run(db.fetch_value("SELECT 3"))
+    assert conn._shared is not None
     with pytest.raises(psycopg2.errors.DivisionByZero):
         asyncio.run(db.fetch_value("SELECT %s::text, 1 / 0", ("x" * 100_000,)))
-
-    assert db._pool._pool == [conn]  # the same connection, back in the pool
-    assert conn.get_transaction_status() == psycopg2.extensions.TRANSACTION_STATUS_IDLE
-    assert asyncio.run(db.fetch_value("SELECT 2")) == 2
+    assert conn._shared is None  # nor the long statement of a call that failed
 
 
 def test_a_burst_beyond_the_pool_queues_and_succeeds(database):

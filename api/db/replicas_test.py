@@ -11,8 +11,9 @@ from fastapi.testclient import TestClient
 import migrations
 import migrator
 from api.app import create_app
-from devtools.embedded import EmbeddedPostgres, own_migrated_cluster
+from devtools.embedded import EmbeddedPostgres
 from settings import Settings
+from testing.clusters import own_migrated_cluster
 from testing.live_api import psql as query
 from testing.scrape import moved, scrape, value
 

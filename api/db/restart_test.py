@@ -10,8 +10,8 @@ import psycopg2
 import pytest
 
 from api.app import create_app
-from devtools.embedded import own_migrated_cluster
 from settings import Settings
+from testing.clusters import own_migrated_cluster
 from testing.live_api import held, long_poll, psql, served, sse
 from testing.scrape import Samples, parse, value
 

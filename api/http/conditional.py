@@ -16,9 +16,10 @@ from fastapi.responses import Response
 from pydantic import Field, TypeAdapter, ValidationError
 
 from api.db.gateway import Store
+from api.etags import Current
 from api.http.middleware.held import Held
-from api.http.responses import current
-from api.watch.hub import MAX_WAIT_SECONDS, Current
+from api.http.responses import resource_response
+from api.watch.hub import MAX_WAIT_SECONDS
 
 # A gateway method that reads one resource (Store.config_get, ...), given the store first.
 ReadOne = Callable[..., Awaitable[str]]
@@ -69,14 +70,14 @@ async def get(request: Request, read: ReadOne, *args: Any) -> Response:
     state = request.app.state
     store: Store = state.store
     if wait is None or if_none_match is None:
-        return current(Current.of(await read(store, *args, if_none_match=if_none_match)), if_none_match)
+        return resource_response(Current.of(await read(store, *args, if_none_match=if_none_match)), if_none_match)
     # The same method of the gateway whose reads all go to the primary: a waiter must not be
     # answered from a standby that has not seen the change that woke it.
     outcome = await state.watchers.long_poll((getattr(store.fresh, read.__name__), args), if_none_match, wait)
     if isinstance(outcome, Current):
-        return current(outcome, if_none_match)
+        return resource_response(outcome, if_none_match)
     if not state.settings.trick("held_response"):  # only to measure what holding it outside buys
-        return current(await outcome.answer(), if_none_match)
+        return resource_response(await outcome.answer(), if_none_match)
     return Held(outcome)
 
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse, Response
 
-from api.etags import etag
-from api.watch.hub import Current
+from api.etags import Current, etag
 
 
 class JsonText(Response):
@@ -31,7 +30,7 @@ def tagged(text: str, status_code: int = 200, headers: dict[str, str] | None = N
     return JsonText(text, status_code=status_code, headers={"ETag": etag(text)} | (headers or {}))
 
 
-def current(resource: Current, if_none_match: str | None) -> Response:
+def resource_response(resource: Current, if_none_match: str | None) -> Response:
     """200 with the resource, or 304 without a body when the client's copy is current."""
     if resource.matches(if_none_match):
         return Response(status_code=304, headers={"ETag": resource.etag})

@@ -26,6 +26,8 @@ from typing import TextIO
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
+_SOURCE_FILE = logging._srcfile  # the stdlib's own, to give back when the caller lookup is wanted
+
 
 # What could end a line, rewrite it or restyle a terminal: C0 and C1 controls (CR, LF, NUL,
 # ESC, NEL, ...), DEL, Unicode's line and paragraph separators and its bidirectional
@@ -224,16 +226,21 @@ def structured() -> bool:
     return _format == "json"
 
 
-def configure_logging(level: str, log_format: str = "text", *, batched: bool = True) -> None:
+def configure_logging(
+    level: str, log_format: str = "text", *, batched: bool = True, caller_lookup: bool = False
+) -> None:
     """Send every logger's records to stderr at `level`, as text lines or JSON objects
-    (`log_format`), written in batches by a thread of their own (`batched`; off, each at once:
-    only to measure what batching buys); handlers others installed stay."""
+    (`log_format`), written in batches by a thread of their own (`batched`); handlers others
+    installed stay. `batched` off, and `caller_lookup` on, only to measure what they cost."""
     global _batches, _format
     stop_logging()
     _format = log_format
     # The format uses none of these; the logging HOWTO's "Optimization" section names the
-    # switches that spare every record the work of finding them out.
+    # switches that spare every record the work of finding them out. Where a record was made
+    # (file, line, function: a walk up the stack per record) has no public switch: the HOWTO's
+    # way is to set logging._srcfile to None (what that buys: docs/performance.md).
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = logging.logAsyncioTasks = False
+    logging._srcfile = _SOURCE_FILE if caller_lookup else None
     logging.getLogger().setLevel(level)
     if not batched:
         _install(_writer())

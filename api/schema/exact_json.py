@@ -3,7 +3,7 @@
 The stdlib parser turns every number with a fraction or an exponent into a float,
 so `0.30000000000000000001` reached PostgreSQL as `0.3` and `1e2` as `100.0`, while
 psql, which hands jsonb the text, keeps them exact (jsonb's numbers are `numeric`).
-Routes whose bodies carry a `config` therefore parse (api.http.requests.ExactJsonRoute) with every number a `Decimal`
+Routes whose bodies carry a `config` therefore parse (api.http.routing.ExactJsonRoute) with every number a `Decimal`
 (integers too: an int longer than 4,300 digits is refused by Python's parser, not
 by jsonb), and `dumps()` writes those Decimals back as the same numbers.
 """

@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if settings.pin_cpu and settings.workers == 1 and not args.reload:
         # The server's own process only (several workers are left to the kernel, to spread over
-        # the CPUs), and only now: the embedded PostgreSQL started above keeps every CPU.
+        # the CPUs), and only now: a database this process started (devtools.serve) keeps every CPU.
         cpu = process.pin_to_one_cpu()
         if cpu is not None:
             log.info("serving on CPU %d only (PIN_CPU)", cpu)

@@ -22,11 +22,11 @@ import json
 import logging
 import random
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from api.etags import etag, none_match
+from api.etags import Current
 from api.schema.errors import ApiError, NotFound
 from api.watch import notifications, streams
 from api.watch.notifications import Key
@@ -39,22 +39,6 @@ MAX_WAIT_SECONDS = 300
 # A read of one resource: a gateway method returning its JSON text (on the primary), and its
 # arguments; equal reads share one group of waiters.
 Read = tuple[Callable[..., Awaitable[str]], tuple[Any, ...]]
-
-
-@dataclass(frozen=True, slots=True)
-class Current:
-    """A resource as one read found it, ready to send to any number of waiters."""
-
-    body: bytes
-    etag: str
-
-    @classmethod
-    def of(cls, text: str) -> "Current":
-        return cls(text.encode(), etag(text))
-
-    def matches(self, if_none_match: str | None) -> bool:
-        """Whether If-None-Match matches it: the client's copy is current (a 304)."""
-        return none_match(if_none_match, self.etag)
 
 
 # How a wait ends, besides with a new `Current` or the `NotFound` of a deleted resource.
@@ -130,12 +114,12 @@ class Watchers:
             self._wake(group)
         return Wait(self, group, waiter, if_none_match, seconds, current, outages)
 
-    async def _answer(self, held: "Wait") -> Current:
-        group, waiter = held.group, held.waiter
+    async def _answer(self, wait: "Wait") -> Current:
+        group, waiter = wait.group, wait.waiter
         try:
             # Up to 1/16 longer, as Consul does: watchers of one change, which all asked again at
             # once, do not all time out in the same instant either.
-            outcome = await asyncio.wait_for(waiter, held.seconds * (1 + random.random() / 16))
+            outcome = await asyncio.wait_for(waiter, wait.seconds * (1 + random.random() / 16))
         except TimeoutError:
             outcome = TIMEOUT
         finally:
@@ -144,10 +128,10 @@ class Watchers:
             return outcome
         if isinstance(outcome, NotFound):  # deleted while waited on: each waiter raises its own
             raise NotFound(outcome.detail, sqlstate=outcome.sqlstate)
-        if outcome is TIMEOUT and (group.stale or not self.listening or self.outages != held.outages):
+        if outcome is TIMEOUT and (group.stale or not self.listening or self.outages != wait.outages):
             # A change may have gone unheard or unread meanwhile: ask the database, not the listener.
             return Current.of(await _fetch(group.read))
-        return held.current
+        return wait.current
 
     def _index(self, group: _Group, current: Current) -> frozenset[Key]:
         """File the group under what `current` names too: a name may come to mean another
@@ -203,9 +187,9 @@ class Watchers:
                     outcome: Current | NotFound = Current.of(await _fetch(group.read))
                 except NotFound as exc:
                     outcome = exc
-                except ApiError as exc:
-                    # Stays stale: tried again shortly, and a wait that ends first reads for itself.
-                    log.warning("watched resource not re-read, retrying: %s", exc.detail)
+                except ApiError:
+                    # Stays stale (the gateway has logged why): tried again shortly, and a wait
+                    # that ends first reads for itself.
                     asyncio.get_running_loop().call_later(REREAD_RETRY_SECONDS, self._retry, group)
                     return
                 if isinstance(outcome, Current):
@@ -240,10 +224,6 @@ class Watchers:
             subscribed.discard(stream)
             if not subscribed:
                 del self._streams[stream.application_id]
-
-    def events(self, stream: Stream, application: str, heartbeat_seconds: float) -> AsyncIterator[str]:
-        """The stream's text/event-stream (api.watch.streams.events)."""
-        return streams.events(stream, application, heartbeat_seconds)
 
     # -- from the listener ---------------------------------------------------------------------
 

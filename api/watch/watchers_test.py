@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from api.etags import etag
+from api.etags import Current, etag
 from api.schema.errors import ServiceUnavailable
 from api.watch import hub
-from api.watch.hub import Current, Watchers
+from api.watch.hub import Watchers
 
 APP_ID = "01ARZ3NDEKTSV4RRFFQ69G5FAV"
 

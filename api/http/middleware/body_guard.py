@@ -2,7 +2,7 @@
 
 The body is read here, counting, before the app sees it: an oversized one is
 refused without being buffered past the limit, whether or not the client sent
-Content-Length. (That a body is JSON is checked per operation: api.http.requests.JsonBodyRoute.)
+Content-Length. (That a body is JSON is checked per operation: api.http.routing.JsonBodyRoute.)
 """
 
 from starlette.datastructures import Headers

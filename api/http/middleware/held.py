@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.http.problems import problem_response
-from api.http.responses import current
+from api.http.responses import resource_response
 from api.observability.metrics import UNTIMED
 from api.schema.errors import ApiError
 from api.watch.hub import Wait
@@ -44,7 +44,7 @@ class HeldResponses:
         # A client that goes away (a proxy's shorter timeout) stops waiting at once, not at its wait's end.
         gone = asyncio.ensure_future(self._until_disconnected(receive, wait))
         try:
-            response = current(await wait.answer(), wait.if_none_match)
+            response = resource_response(await wait.answer(), wait.if_none_match)
         except ApiError as error:
             response = problem_response(error)
         finally:

@@ -8,10 +8,10 @@ from api.http import conditional, responses
 from api.http.conditional import GET_PARAMETERS, IfMatch
 from api.http.openapi import created, problems, revalidated, tagged
 from api.http.paths import path_to
-from api.http.requests import JsonBodyRoute, store
 from api.http.responses import JsonText
 from api.http.routes import listing
 from api.http.routes.listing import LINK, After, Limit, NameFilter, Page, one_page, streamed
+from api.http.routing import JsonBodyRoute, store
 from api.schema import ids
 from api.schema.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 

@@ -38,7 +38,7 @@ def _names(request: Request) -> list[str]:
 
 
 async def _by_name(request: Request) -> Response:
-    conditional.wait_of(request)  # a bad `wait` is refused before the names, as it always was
+    conditional.wait_of(request)  # a bad `wait` is refused before the names: the same 400 as by id
     match _names(request):
         case [application]:
             return await conditional.get(request, Store.app_get_by_name, application)

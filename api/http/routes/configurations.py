@@ -8,8 +8,8 @@ from api.http import conditional, responses
 from api.http.conditional import GET_PARAMETERS, IfMatch
 from api.http.openapi import created, problems, revalidated, tagged
 from api.http.paths import path_to
-from api.http.requests import ExactJsonRoute, store
 from api.http.responses import JsonText
+from api.http.routing import ExactJsonRoute, store
 from api.schema import exact_json, ids
 from api.schema.errors import PayloadTooLarge
 from api.schema.models import MAX_CONFIG_STORED_BYTES, Configuration, ConfigurationIn, ConfigurationUpdate, UlidText

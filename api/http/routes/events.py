@@ -5,9 +5,10 @@ from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from api.http.openapi import problems
-from api.http.requests import store
+from api.http.routing import store
 from api.observability.metrics import UNTIMED
 from api.schema.models import UlidText
+from api.watch import streams
 from api.watch.hub import Watchers
 from api.watch.streams import Stream
 
@@ -41,7 +42,7 @@ class EventStream(StreamingResponse):
 
     def __init__(self, watchers: Watchers, stream: Stream, application: str, heartbeat_seconds: float) -> None:
         super().__init__(
-            watchers.events(stream, application, heartbeat_seconds),
+            streams.events(stream, application, heartbeat_seconds),
             media_type="text/event-stream",
             # Proxies must neither cache it nor hold it back to fill a buffer.
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},

@@ -1,4 +1,4 @@
-"""What the routes take from a request: the database gateway, and a body checked to be JSON.
+"""Route classes and accessors: the database gateway from a request, and bodies checked to be JSON.
 
 Plain functions and route classes rather than FastAPI dependencies: FastAPI 0.116 inspects
 each dependency (is it a generator? a coroutine?) on every request, which cost a POST two
@@ -35,7 +35,7 @@ class JsonBodyRoute(APIRoute):
             content_type = request.headers.get("content-type")
             if content_type is None and not await _parses(request):
                 # FastAPI reads a body sent without a Content-Type as JSON, and answers 400 when
-                # it is not: the order the API has always answered in.
+                # it is not: such a client learns that its body is malformed, not that its type is missing.
                 return await handler(request)
             media_type = (content_type or "").split(";", 1)[0].strip().lower()
             if media_type != "application/json" and not (
