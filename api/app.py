@@ -120,16 +120,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog, metrics=metrics)
     problems.install(app)
 
-    # Routes are tried in order: the probes first, as they are asked most often and cheaply.
+    # Routes are tried in order: the probes first, as they are asked most often and cheaply; the
+    # scrape, asked every few seconds, after the API, so that no request of the API tries it first.
     app.include_router(health.router)
-    if metrics is not None and not settings.metrics_port:
-        app.include_router(scrape.router)
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(by_name.router)  # first: /applications/{id}/… would take "by-name" for an id
     api.include_router(applications.router)
     api.include_router(configurations.router)
     api.include_router(events.router)
     app.include_router(api)
+    if metrics is not None and not settings.metrics_port:
+        app.include_router(scrape.router)
     docs.install(app)
     index_paths(app)
 

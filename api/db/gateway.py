@@ -11,7 +11,7 @@ built it, ready to send. STABLE reads go to a standby when one is fresh (api.db.
 latest commit (a long-poll, an event stream's first state). Writes always go to the primary.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from api.db.errors import DATABASE_ERRORS, PRECONDITION_FAILED, sqlstate, translate
@@ -56,19 +56,13 @@ class Store:
 
     async def app_list(self, after: str | None, limit: int, name: str | None) -> list[str]:
         """Up to `limit` applications after `after`, each as JSON text."""
-        try:
-            return await self._reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit, name))
-        except DATABASE_ERRORS as exc:
-            raise translate(exc) from exc
+        return await translated(self._reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit, name)))
 
     async def config_list(self, application_id: str, after: str | None, limit: int, name: str | None) -> list[str]:
         """Up to `limit` of the application's configurations after `after`, each as JSON text."""
-        try:
-            return await self._reads.fetch_values(
-                "SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit, name)
-            )
-        except DATABASE_ERRORS as exc:
-            raise translate(exc) from exc
+        return await translated(
+            self._reads.fetch_values("SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit, name))
+        )
 
     def pages(self) -> "Pages":
         """The pages of one streamed list, all from one server: none from an older snapshot."""
@@ -116,10 +110,7 @@ class Store:
     # -- the calls ------------------------------------------------------------------------------
 
     async def _read(self, statement: str, params: tuple[Any, ...], if_none_match: str | None) -> str:
-        try:
-            return await self._reads.fetch_value(statement, params, if_none_match=if_none_match)
-        except DATABASE_ERRORS as exc:
-            raise translate(exc) from exc
+        return await translated(self._reads.fetch_value(statement, params, if_none_match=if_none_match))
 
     async def _write(self, statement: str, params: Sequence[Any], current: tuple[str, str] | None = None) -> Any:
         """Run a write on the primary. On PT412 (If-Match did not match), a 412 carrying the ETag
@@ -131,10 +122,7 @@ class Store:
                 raise translate(exc) from exc
             failed = exc
         statement, resource_id = current
-        try:
-            now = await self._primary.fetch_value(statement, (resource_id,), idempotent=True)
-        except DATABASE_ERRORS as exc:
-            raise translate(exc) from exc
+        now = await translated(self._primary.fetch_value(statement, (resource_id,), idempotent=True))
         raise PreconditionFailed(failed.diag.message_primary, sqlstate=PRECONDITION_FAILED, etag=etag(now)) from failed
 
 
@@ -146,18 +134,22 @@ class Pages:
 
     async def app_list_page(self, after: str | None, limit: int, name: str | None) -> str:
         """A JSON array of up to `limit` applications after `after`."""
-        try:
-            return await self._pinned.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, limit, name))
-        except DATABASE_ERRORS as exc:
-            raise translate(exc) from exc
+        return await translated(self._pinned.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, limit, name)))
 
     async def config_list_page(
         self, application_id: str, after: str | None, limit: int, name: str | None
     ) -> tuple[str, str | None]:
         """A JSON array of up to `limit` configurations after `after`, and the id of its last."""
-        try:
-            return await self._pinned.fetch_row(
+        return await translated(
+            self._pinned.fetch_row(
                 "SELECT * FROM config_list_page(%s, %s, %s, %s)", (application_id, after, limit, name)
             )
-        except DATABASE_ERRORS as exc:
-            raise translate(exc) from exc
+        )
+
+
+async def translated[T](call: Awaitable[T]) -> T:
+    """`call`'s outcome, a database error raised as the service's own (api.db.errors.translate)."""
+    try:
+        return await call
+    except DATABASE_ERRORS as exc:
+        raise translate(exc) from exc

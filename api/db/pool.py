@@ -161,7 +161,6 @@ class Database:
             self.max_size,
             self._dsn,
             connection_factory=self._connection_factory,
-            cursor_factory=psycopg2.extras.RealDictCursor,
             application_name=self._application_name,
             connect_timeout=self._connect_timeout,
             # A server that vanished without closing the connection (a partition) is noticed in
