@@ -18,7 +18,6 @@ answering 304 on faith.
 """
 
 import asyncio
-import json
 import logging
 import random
 from collections import defaultdict, deque
@@ -232,18 +231,16 @@ class Watchers:
         if change is None:
             log.warning("ignored a notification that is not a change: %.200r", payload)
             return
-        keys = notifications.keys_of_change(change)
-        application_id = change["application_id"]
-        # Written again, so that it is one line whatever was sent.
-        event = streams.sse(change["action"], json.dumps(change, ensure_ascii=False))
+        keys = change.keys()
+        event = streams.sse(change.action, change.event_data())
         self._sequence += 1
         self._recent.append((self._sequence, keys))
         for key in keys:
             for group in list(self._by_key.get(key, ())):
                 self._wake(group)
-        for stream in list(self._streams.get(application_id, ())):
+        for stream in list(self._streams.get(change.application_id, ())):
             streams.send(stream, event)
-            if change["entity"] == "application" and change["action"] == "deleted":
+            if change.entity == "application" and change.action == "deleted":
                 streams.send(stream, None)
 
     def connected(self) -> None:

@@ -92,6 +92,42 @@ def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_th
     asyncio.run(scenario())
 
 
+def test_forged_notifications_from_psql_reach_no_stream_and_end_none(settings, migrated_dsn):
+    async def scenario() -> tuple[list[tuple[str, str]], str]:
+        async with served(settings) as (client, _):
+            app, _ = await setup(client)
+            async with client.stream("GET", f"{APPS}/{app['id']}/events") as stream:
+                events = sse(stream)
+                assert (await anext(events))[0] == "subscribed"
+                # Each names the application, so that one let through would reach this stream.
+                real = {"entity": "application", "action": "updated", "id": app["id"], "application_id": app["id"]}
+                tag = '"' + "0" * 32 + '"'
+                for forged in (
+                    json.dumps(real | {"entity": "configuration", "id": "\ud800", "etag": tag}),
+                    json.dumps(real | {"etag": {"object": True}}),
+                    json.dumps(real | {"etag": tag, "extra": "relayed as sent"}),
+                    json.dumps(real | {"etag": tag})[:-1] + ', "n": 1e999999}',
+                ):
+                    await asyncio.to_thread(psql, migrated_dsn, "SELECT pg_notify('appconfig_changes', %s)", forged)
+                put = await client.put(f"{APPS}/{app['id']}", json={"name": "renamed"})
+                received = []
+                async with asyncio.timeout(5):
+                    async for kind, data in events:
+                        received.append((kind, data))
+                        if kind == "updated" and json.loads(data)["etag"] == put.headers["ETag"]:
+                            break
+                return received, put.headers["ETag"]
+
+    received, etag = asyncio.run(scenario())
+    # Only the real change (beside the setup's own creation, which may interleave with the subscription).
+    updates = [json.loads(data) for kind, data in received if kind == "updated"]
+    assert updates == [
+        {"id": updates[0]["id"], "etag": etag, "action": "updated", "entity": "application",
+         "application_id": updates[0]["id"]}
+    ]  # fmt: skip
+    assert {kind for kind, _ in received} <= {"created", "updated"}
+
+
 def test_a_wait_that_ends_first_is_304_and_a_stale_etag_is_answered_at_once(settings, migrated_dsn):
     async def scenario() -> None:
         async with served(settings) as (client, served_app):
@@ -324,7 +360,7 @@ def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resy
             stream = watchers.subscribe(app_id)
             for n in range(MAX_QUEUED_EVENTS + 5):
                 watchers.notify(json.dumps({"entity": "application", "action": "updated", "id": app_id,
-                                            "application_id": app_id, "etag": f'"{n}"'}))  # fmt: skip
+                                            "application_id": app_id, "etag": f'"{n:032x}"'}))  # fmt: skip
             watchers.notify("not a change")  # logged and ignored
             queued = [stream.queue.get_nowait() for _ in range(stream.queue.qsize())]
             assert queued[0] == RESYNC and len(queued) == 5

@@ -1,11 +1,17 @@
 """What a notification on `appconfig_changes` says, read with suspicion: any role may NOTIFY.
 
 A change names its entity (`application` or `configuration`), its action (`created`,
-`updated`, `deleted`), its id and its application's id (db/README.md). The keys of a change
-are the resources whose reads it may alter; the keys of a resource, what it names.
+`updated`, `deleted`), its id and its application's id, and the new ETags (db/README.md).
+`parse()` takes only that, each field checked for its form; anything else, or anything more,
+is not a change. What reaches a client is written again from the checked fields alone.
+
+The keys of a change are the resources whose reads it may alter; the keys of a resource,
+what it names.
 """
 
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 # What a change names: ("application", id) or ("configuration", id).
@@ -13,26 +19,70 @@ Key = tuple[str, str]
 
 ENTITIES = frozenset({"application", "configuration"})
 ACTIONS = frozenset({"created", "updated", "deleted"})
+# Ids as the functions write them: canonical ULIDs. ETags as app_private.etag() writes them.
+ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
+ETAG = re.compile(r'"[0-9a-f]{32}"')
+FIELDS = frozenset({"entity", "action", "id", "application_id", "etag", "application_etag"})
 
 
-def parse(payload: str) -> dict[str, Any] | None:
-    """The notification's change, if it is one; None for anything else."""
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A change as a writing function announced it, every field checked."""
+
+    entity: str
+    action: str
+    id: str
+    application_id: str
+    etag: str | None = None  # none on a delete
+    application_etag: str | None = None  # a configuration created or deleted: its application's new one
+
+    def event_data(self) -> str:
+        """The change as an event's JSON text, in the order jsonb writes its keys."""
+        fields: dict[str, str] = {"id": self.id}
+        if self.etag is not None:
+            fields["etag"] = self.etag
+        fields |= {"action": self.action, "entity": self.entity, "application_id": self.application_id}
+        if self.application_etag is not None:
+            fields["application_etag"] = self.application_etag
+        return json.dumps(fields)
+
+    def keys(self) -> frozenset[Key]:
+        own = (self.entity, self.id)
+        if self.entity == "configuration" and self.action != "updated":
+            return frozenset({own, ("application", self.application_id)})  # its configuration_ids changed
+        return frozenset({own})
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse(payload: str) -> Change | None:
+    """The notification's change, if it is one, exactly as the functions send it; else None."""
     try:
-        change = json.loads(payload)
-    except ValueError:
+        fields = json.loads(payload, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
         return None
-    if not isinstance(change, dict) or change.get("entity") not in ENTITIES or change.get("action") not in ACTIONS:
+    if not isinstance(fields, dict) or not fields.keys() <= FIELDS:
         return None
-    if not all(isinstance(change.get(name), str) for name in ("id", "application_id")):
+    entity, action = fields.get("entity"), fields.get("action")
+    if entity not in ENTITIES or action not in ACTIONS:
         return None
-    return change
+    if not all(isinstance(fields.get(name), str) and ULID.fullmatch(fields[name]) for name in ("id", "application_id")):
+        return None
+    if entity == "application" and fields["id"] != fields["application_id"]:
+        return None
+    etag, application_etag = fields.get("etag"), fields.get("application_etag")
+    if (etag is None) != (action == "deleted") or not _etag_or_none(etag):
+        return None
+    announces_application = entity == "configuration" and action != "updated"
+    if (application_etag is not None and not announces_application) or not _etag_or_none(application_etag):
+        return None
+    return Change(entity, action, fields["id"], fields["application_id"], etag, application_etag)
 
 
-def keys_of_change(change: dict[str, Any]) -> frozenset[Key]:
-    own = (change["entity"], change["id"])
-    if change["entity"] == "configuration" and change["action"] != "updated":
-        return frozenset({own, ("application", change["application_id"])})  # its configuration_ids changed
-    return frozenset({own})
+def _etag_or_none(value: object) -> bool:
+    return value is None or (isinstance(value, str) and ETAG.fullmatch(value) is not None)
 
 
 def keys_of_resource(body: bytes) -> frozenset[Key]:

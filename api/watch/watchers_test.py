@@ -22,8 +22,15 @@ def application(name: str) -> str:
     return json.dumps({"id": APP_ID, "name": name, "comments": None, "configuration_ids": []})
 
 
+ETAG = '"' + "0" * 32 + '"'
+
+
 def change(action: str = "updated", **fields) -> str:
-    return json.dumps({"entity": "application", "action": action, "id": APP_ID, "application_id": APP_ID} | fields)
+    """A notification as app_private.notify_change sends it, with `fields` changed."""
+    etag = {} if action == "deleted" else {"etag": ETAG}
+    return json.dumps(
+        {"entity": "application", "action": action, "id": APP_ID, "application_id": APP_ID} | etag | fields
+    )
 
 
 class ScriptedStore:
