@@ -24,6 +24,7 @@ from api.watch.hub import MAX_WAIT_SECONDS
 # A gateway method that reads one resource (Store.config_get, ...), given the store first.
 ReadOne = Callable[..., Awaitable[str]]
 
+# Declared for the OpenAPI document; a handler reads it with `if_match()`, which takes every line.
 IfMatch = Annotated[
     str | None,
     Header(
@@ -65,7 +66,7 @@ async def get(request: Request, read: ReadOne, *args: Any) -> Response:
 
     A plain function rather than a dependency: FastAPI 0.116 inspects each dependency on every request.
     """
-    if_none_match = request.headers.get("if-none-match")
+    if_none_match = every_line(request, "if-none-match")
     wait = wait_of(request)
     state = request.app.state
     store: Store = state.store
@@ -79,6 +80,19 @@ async def get(request: Request, read: ReadOne, *args: Any) -> Response:
     if not state.settings.trick("held_response"):  # only to measure what holding it outside buys
         return resource_response(await outcome.answer(), if_none_match)
     return Held(outcome)
+
+
+def every_line(request: Request, name: str) -> str | None:
+    """A header sent on several lines, as the one comma-separated list it is (RFC 9110 5.3)."""
+    lines = request.headers.getlist(name)
+    if len(lines) < 2:  # nearly always: no list to make
+        return lines[0] if lines else None
+    return ", ".join(lines)
+
+
+def if_match(request: Request) -> str | None:
+    """The request's If-Match, every line of it; None when it sent none."""
+    return every_line(request, "if-match")
 
 
 def wait_of(request: Request) -> float | None:

@@ -38,13 +38,13 @@ async def create_application(body: ApplicationIn, request: Request) -> JsonText:
     responses=tagged() | problems(400, 404, 409, 412, 413, 415, 503),
 )
 async def replace_application(
-    application_id: UlidText, body: ApplicationIn, request: Request, if_match: IfMatch = None
+    application_id: UlidText, body: ApplicationIn, request: Request, _if_match: IfMatch = None
 ) -> JsonText:
     """Replace an application's name and comments (omitted comments become null).
 
     With `If-Match`, only if the application is still as that ETag says: else 412, nothing changed.
     """
-    text = await store(request).app_update(application_id, body.name, body.comments, if_match)
+    text = await store(request).app_update(application_id, body.name, body.comments, conditional.if_match(request))
     return responses.tagged(text)
 
 
@@ -67,9 +67,9 @@ async def get_application(application_id: UlidText, request: Request) -> Respons
         400, 404, 409, 412, 503, s409="The application still has configurations: delete them first (SQLSTATE 2BP01)"
     ),
 )
-async def delete_application(application_id: UlidText, request: Request, if_match: IfMatch = None) -> Response:
+async def delete_application(application_id: UlidText, request: Request, _if_match: IfMatch = None) -> Response:
     """Delete an application that has no configurations left (no cascade: 409 while it has some)."""
-    await store(request).app_delete(application_id, if_match)
+    await store(request).app_delete(application_id, conditional.if_match(request))
     return Response(status_code=204)
 
 

@@ -75,7 +75,7 @@ async def create_configuration(body: ConfigurationIn, request: Request) -> JsonT
     ),
 )
 async def replace_configuration(
-    configuration_id: UlidText, body: ConfigurationUpdate, request: Request, if_match: IfMatch = None
+    configuration_id: UlidText, body: ConfigurationUpdate, request: Request, _if_match: IfMatch = None
 ) -> JsonText:
     """Replace a configuration's name, comments and config. Its application never changes.
 
@@ -84,7 +84,12 @@ async def replace_configuration(
     """
     application_id = str(body.application_id) if body.application_id is not None else None
     text = await store(request).config_update(
-        configuration_id, body.name, _config_text(body.config), body.comments, application_id, if_match
+        configuration_id,
+        body.name,
+        _config_text(body.config),
+        body.comments,
+        application_id,
+        conditional.if_match(request),
     )
     return responses.tagged(text)
 
@@ -102,9 +107,9 @@ async def get_configuration(configuration_id: UlidText, request: Request) -> Res
 
 
 @others.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))
-async def delete_configuration(configuration_id: UlidText, request: Request, if_match: IfMatch = None) -> Response:
+async def delete_configuration(configuration_id: UlidText, request: Request, _if_match: IfMatch = None) -> Response:
     """Delete a configuration."""
-    await store(request).config_delete(configuration_id, if_match)
+    await store(request).config_delete(configuration_id, conditional.if_match(request))
     return Response(status_code=204)
 
 
