@@ -21,6 +21,7 @@ from api.db.readiness import Readiness, reachable
 from api.db.replicas import Reads, Standby, where
 from api.http import openapi, problems
 from api.http.middleware.body_guard import BodyGuard
+from api.http.middleware.head import HeadAsGet
 from api.http.middleware.held import HeldResponses
 from api.http.middleware.request_log import RequestLog
 from api.http.paths import index_paths
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HeldResponses)  # inside RequestLog, which logs a long-poll when it is answered
+    app.add_middleware(HeadAsGet)  # outside HeldResponses: a held long-poll's answer is a GET's too
     app.add_middleware(RequestLog, metrics=metrics)
     problems.install(app)
 

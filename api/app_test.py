@@ -22,8 +22,8 @@ def test_unknown_route_and_wrong_method_are_problems(client, problem):
     problem(client.get("/api/v1/nothing"), 404)
     response = client.delete("/api/v1/applications")
     problem(response, 405)
-    assert response.headers["allow"] == "GET, POST"  # every route of the path, not just the first
-    assert client.post("/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV").headers["allow"] == "DELETE, GET, PUT"
+    assert response.headers["allow"] == "GET, HEAD, POST"  # every route of the path, not just the first
+    assert client.post("/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV").headers["allow"] == "DELETE, GET, HEAD, PUT"
 
 
 def test_unexpected_failure_is_a_generic_500_with_details_only_in_the_log(settings, problem, caplog):

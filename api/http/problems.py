@@ -67,14 +67,13 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 def _allowed_methods(request: Request) -> list[str]:
     path = request.url.path
-    return sorted(
-        {
-            method
-            for route in request.app.routes
-            if isinstance(route, APIRoute) and route.path_regex.match(path)
-            for method in route.methods
-        }
-    )
+    methods = {
+        method
+        for route in request.app.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods
+    }
+    return sorted(methods | ({"HEAD"} if "GET" in methods else set()))  # api.http.middleware.head
 
 
 def install(app: FastAPI) -> None:
