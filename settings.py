@@ -5,8 +5,10 @@ listed with its default in `.env.example`. Create `Settings()` once at the edge
 (the CLI, the app factory, the test fixtures) and pass it down.
 """
 
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +16,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+# A password in a libpq URI (scheme://user:password@host) or key=value string (password=...), found
+# however malformed the rest is: libpq quotes the whole string in some of its errors.
+_URI_PASSWORD = re.compile(r"://[^:@/?#\s]*:([^@\s]*)@")
+_KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
 
 # The speed tricks SPEED_TRICKS_OFF can turn off, so that `python -m bench.tricks` measures what
 # each buys (docs/performance.md); CPU pinning has a setting of its own, PIN_CPU.
@@ -114,6 +121,16 @@ class Settings(BaseSettings):
     @property
     def read_urls(self) -> list[str]:
         return [url.strip() for url in self.read_database_urls.split(",") if url.strip()]
+
+    @property
+    def secrets(self) -> list[str]:
+        """The passwords in the database URLs (as written, and percent-decoded), for the logs to mask."""
+        found = set()
+        for url in (self.database_url, self.listen_database_url, self.read_database_urls):
+            for match in (*_URI_PASSWORD.finditer(url), *_KEYWORD_PASSWORD.finditer(url)):
+                password = match.group(1).strip("'")
+                found |= {password, unquote(password)}
+        return sorted(secret for secret in found if secret)
 
     def trick(self, name: str) -> bool:
         """Whether the speed trick `name` is on (not named in SPEED_TRICKS_OFF)."""

@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(
         settings.log_level,
         settings.log_format,
+        secrets=settings.secrets,
         batched=settings.trick("log_batching"),
         caller_lookup=not settings.trick("skip_caller_lookup"),
     )

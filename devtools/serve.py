@@ -19,7 +19,7 @@ log = logging.getLogger("devtools.serve")
 
 def main(argv: list[str] | None = None) -> int:
     settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, secrets=settings.secrets)
     try:
         dsn = database_url(settings, migrate=True)
     except DatabaseRefused as exc:

@@ -21,6 +21,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TextIO
 
@@ -60,6 +61,25 @@ def _utc_time(record: logging.LogRecord) -> str:
     return f"{text}.{int(record.msecs):03d}Z"
 
 
+# The forms in which each secret (a database password) could appear in a written record: as it is,
+# escaped for a text line, escaped for JSON. Set by configure_logging.
+_secret_forms: tuple[str, ...] = ()
+MASK = "***"
+
+
+def masked(text: str) -> str:
+    """`text` with every secret given to configure_logging replaced by ***, however it got there
+    (a libpq error quoting a malformed URL, a traceback, a message)."""
+    for secret in _secret_forms:
+        text = text.replace(secret, MASK)
+    return text
+
+
+def _forms(secrets: Iterable[str]) -> tuple[str, ...]:
+    forms = {form for secret in secrets for form in (secret, one_line(secret), json.dumps(secret)[1:-1])}
+    return tuple(sorted(forms - {""}, key=len, reverse=True))  # the longest first: none left half masked
+
+
 class UTCFormatter(logging.Formatter):
     """`time level logger [request id]: message`, the message on one line; tracebacks indented below it."""
 
@@ -79,7 +99,7 @@ class UTCFormatter(logging.Formatter):
             lines.append(_indented(self.formatException(record.exc_info)))
         if record.stack_info:
             lines.append(_indented(self.formatStack(record.stack_info)))
-        return "\n".join(lines)
+        return masked("\n".join(lines))
 
 
 def _indented(text: str) -> str:
@@ -112,7 +132,7 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str)  # ensure_ascii: \u2028 and the rest written as escapes
+        return masked(json.dumps(entry, default=str))  # ensure_ascii: \u2028 and the rest written as escapes
 
 
 FORMATTERS: dict[str, type[logging.Formatter]] = {"text": UTCFormatter, "json": JsonFormatter}
@@ -227,14 +247,21 @@ def structured() -> bool:
 
 
 def configure_logging(
-    level: str, log_format: str = "text", *, batched: bool = True, caller_lookup: bool = False
+    level: str,
+    log_format: str = "text",
+    *,
+    secrets: Iterable[str] = (),
+    batched: bool = True,
+    caller_lookup: bool = False,
 ) -> None:
     """Send every logger's records to stderr at `level`, as text lines or JSON objects
     (`log_format`), written in batches by a thread of their own (`batched`); handlers others
-    installed stay. `batched` off, and `caller_lookup` on, only to measure what they cost."""
-    global _batches, _format
+    installed stay. Each of `secrets` is masked wherever it appears. `batched` off, and
+    `caller_lookup` on, only to measure what they cost."""
+    global _batches, _format, _secret_forms
     stop_logging()
     _format = log_format
+    _secret_forms = _forms(secrets)
     # The format uses none of these; the logging HOWTO's "Optimization" section names the
     # switches that spare every record the work of finding them out. Where a record was made
     # (file, line, function: a walk up the stack per record) has no public switch: the HOWTO's

@@ -1,11 +1,16 @@
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import time
 
+import httpx
 import pytest
 
 from api.observability.logs import _BatchWriter, configure_logging, one_line, request_id, stop_logging
+from devtools.api_process import free_port
 
 
 def test_records_go_out_once_in_utc_at_the_configured_level(capsys):
@@ -131,3 +136,25 @@ def test_json_records_are_one_object_a_line_with_the_exception(capsys):
     assert entry["message"] == "failed on a\u2028b\nc"
     assert "ValueError: boom" in entry["exception"] and "Traceback" in entry["exception"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", entry["time"])
+
+
+SECRET = "hunter2-%40x"  # percent-encoded in the URL: both forms must go
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_a_malformed_database_url_never_puts_its_password_in_the_log(log_format):
+    env = {**os.environ, "DATABASE_URL": f"postgresq://app:{SECRET}@localhost/db", "LOG_FORMAT": log_format,
+           "PORT": str(free_port()), "PIN_CPU": "false"}  # fmt: skip
+    result = subprocess.run([sys.executable, "-m", "api"], env=env, capture_output=True, text=True, timeout=30)
+
+    assert result.returncode != 0 and "postgresq://app:***@localhost/db" in result.stderr.replace("\\\\", "")
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_a_malformed_listen_url_never_puts_its_password_in_the_retry_warnings(migrated_dsn, launch_api):
+    _, base, log = launch_api(migrated_dsn, LISTEN_DATABASE_URL="host=/nowhere password=hunter2 port=bad")
+    assert httpx.get(f"{base}/healthz").status_code == 200
+    time.sleep(0.5)  # the listener has tried, and warned
+
+    assert "listener cannot connect" in log.read_text()
+    assert "hunter2" not in log.read_text()
