@@ -20,6 +20,7 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 # A password in a libpq URI (scheme://user:password@host) or key=value string (password=...), found
 # however malformed the rest is: libpq quotes the whole string in some of its errors.
 _URI_PASSWORD = re.compile(r"://[^:@/?#\s]*:([^@\s]*)@")
+_ORIGIN = re.compile(r"https?://[^/?#\s,]+")
 _KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", re.IGNORECASE)
 
 # The speed tricks SPEED_TRICKS_OFF can turn off, so that `python -m bench.tricks` measures what
@@ -101,6 +102,11 @@ class Settings(BaseSettings):
         "threads pass Python's GIL to each other thousands of times a second, which costs far less within one "
         "CPU than between two. Off: the kernel places its threads.",
     )
+    cors_allow_origins: str = Field(
+        default="",
+        description="Comma-separated origins (scheme://host[:port]) whose pages may call the API and open its "
+        "event streams, or * for any; empty: no cross-origin access (browsers keep to the same origin).",
+    )
     speed_tricks_off: str = Field(
         default="",
         description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
@@ -131,6 +137,17 @@ class Settings(BaseSettings):
                 password = match.group(1).strip("'")
                 found |= {password, unquote(password)}
         return sorted(secret for secret in found if secret)
+
+    @property
+    def cors_origins(self) -> list[str]:
+        return [origin.strip().rstrip("/") for origin in self.cors_allow_origins.split(",") if origin.strip()]
+
+    @model_validator(mode="after")
+    def _origins_are_origins(self) -> "Settings":
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"cors_allow_origins: {origin!r} is not an origin (scheme://host[:port]) or *")
+        return self
 
     def trick(self, name: str) -> bool:
         """Whether the speed trick `name` is on (not named in SPEED_TRICKS_OFF)."""

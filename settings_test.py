@@ -37,6 +37,8 @@ def test_environment_overrides_env_file(tmp_path, monkeypatch):
         {"metrics_port": 70000},
         {"log_format": "xml"},
         {"speed_tricks_off": "held_response,warp_drive"},
+        {"cors_allow_origins": "https://ok.example, not-an-origin"},
+        {"cors_allow_origins": "https://example.com/path"},
     ],
 )
 def test_invalid_settings_are_rejected(bad):

@@ -13,6 +13,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
 
 from fastapi import APIRouter, FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from api.db.gateway import Store
 from api.db.listener import Listener
@@ -120,6 +121,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(BodyGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(HeldResponses)  # inside RequestLog, which logs a long-poll when it is answered
     app.add_middleware(HeadAsGet)  # outside HeldResponses: a held long-poll's answer is a GET's too
+    if settings.cors_origins:  # inside RequestLog, which logs a preflight as any request
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE"],
+            allow_headers=["Content-Type", "If-Match", "If-None-Match", "X-Request-ID", "Last-Event-ID"],
+            expose_headers=["ETag", "Link", "Location", "Retry-After", "X-Request-ID"],
+            max_age=600,
+        )
     app.add_middleware(RequestLog, metrics=metrics)
     problems.install(app)
 
