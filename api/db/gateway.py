@@ -73,13 +73,24 @@ class Store:
     async def app_create(self, name: str, comments: str | None, application_id: str) -> str:
         return await self._write("SELECT app_create(%s, %s, %s)", (name, comments, application_id))
 
-    async def app_update(self, application_id: str, name: str, comments: str | None, if_match: str | None) -> str:
+    async def app_update(
+        self,
+        application_id: str,
+        name: str,
+        comments: str | None,
+        if_match: str | None,
+        if_none_match: str | None = None,
+    ) -> str:
         return await self._write(
-            "SELECT app_update(%s, %s, %s, %s)", (application_id, name, comments, if_match), (APP_GET, application_id)
+            "SELECT app_update(%s, %s, %s, %s, %s)",
+            (application_id, name, comments, if_match, if_none_match),
+            (APP_GET, application_id),
         )
 
-    async def app_delete(self, application_id: str, if_match: str | None) -> None:
-        await self._write("SELECT app_delete(%s, %s)", (application_id, if_match), (APP_GET, application_id))
+    async def app_delete(self, application_id: str, if_match: str | None, if_none_match: str | None = None) -> None:
+        await self._write(
+            "SELECT app_delete(%s, %s, %s)", (application_id, if_match, if_none_match), (APP_GET, application_id)
+        )
 
     async def config_create(
         self, application_id: str, name: str, config: str, comments: str | None, configuration_id: str
@@ -97,15 +108,22 @@ class Store:
         comments: str | None,
         application_id: str | None,
         if_match: str | None,
+        if_none_match: str | None = None,
     ) -> str:
         return await self._write(
-            "SELECT config_update(%s, %s, %s, %s, %s, %s)",
-            (configuration_id, name, config, comments, application_id, if_match),
+            "SELECT config_update(%s, %s, %s, %s, %s, %s, %s)",
+            (configuration_id, name, config, comments, application_id, if_match, if_none_match),
             (CONFIG_GET, configuration_id),
         )
 
-    async def config_delete(self, configuration_id: str, if_match: str | None) -> None:
-        await self._write("SELECT config_delete(%s, %s)", (configuration_id, if_match), (CONFIG_GET, configuration_id))
+    async def config_delete(
+        self, configuration_id: str, if_match: str | None, if_none_match: str | None = None
+    ) -> None:
+        await self._write(
+            "SELECT config_delete(%s, %s, %s)",
+            (configuration_id, if_match, if_none_match),
+            (CONFIG_GET, configuration_id),
+        )
 
     # -- the calls ------------------------------------------------------------------------------
 

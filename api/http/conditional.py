@@ -24,12 +24,20 @@ from api.watch.hub import MAX_WAIT_SECONDS
 # A gateway method that reads one resource (Store.config_get, ...), given the store first.
 ReadOne = Callable[..., Awaitable[str]]
 
-# Declared for the OpenAPI document; a handler reads it with `if_match()`, which takes every line.
+# Declared for the OpenAPI document; a handler reads them with `preconditions()`, which takes every line.
 IfMatch = Annotated[
     str | None,
     Header(
         alias="If-Match",
         description="Write only if the resource's current ETag is one of these (strong comparison); `*`: if it exists.",
+    ),
+]
+IfNoneMatchOnWrite = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        description="Write only if the resource's current ETag is none of these (weak comparison); `*`: only if "
+        "it does not exist, which on a PUT or DELETE of an existing resource means never (412).",
     ),
 ]
 
@@ -90,9 +98,10 @@ def every_line(request: Request, name: str) -> str | None:
     return ", ".join(lines)
 
 
-def if_match(request: Request) -> str | None:
-    """The request's If-Match, every line of it; None when it sent none."""
-    return every_line(request, "if-match")
+def preconditions(request: Request) -> tuple[str | None, str | None]:
+    """A write's If-Match and If-None-Match, every line of each; None for one it did not send. The
+    function compares them with the resource under its row lock, atomically with the write."""
+    return every_line(request, "if-match"), every_line(request, "if-none-match")
 
 
 def wait_of(request: Request) -> float | None:

@@ -40,3 +40,45 @@ def test_delete_with_if_match_on_two_lines(client, rows):
 
     assert refused.status_code == 412
     assert deleted.status_code == 204 and rows("SELECT count(*) FROM applications") == [(0,)]
+
+
+CONFIGS = "/api/v1/configurations"
+
+
+def test_if_none_match_star_on_a_put_of_what_exists_is_412_and_changes_nothing(client, rows):
+    app = client.post(APPS, json={"name": "kept"}).json()
+    config = client.post(CONFIGS, json={"application_id": app["id"], "name": "c", "config": {"a": 1}})
+
+    app_put = client.put(f"{APPS}/{app['id']}", json={"name": "over"}, headers={"If-None-Match": "*"})
+    config_put = client.put(
+        f"{CONFIGS}/{config.json()['id']}", json={"name": "c", "config": {"a": 2}}, headers={"If-None-Match": "*"}
+    )
+
+    assert app_put.status_code == 412 and app_put.json()["sqlstate"] == "PT412"
+    assert app_put.headers["ETag"] == client.get(f"{APPS}/{app['id']}").headers["ETag"]
+    assert config_put.status_code == 412 and config_put.headers["ETag"] == config.headers["ETag"]
+    assert rows("SELECT name FROM applications") == [("kept",)]
+    assert rows("SELECT config::text FROM configurations") == [('{"a": 1}',)]
+
+
+def test_if_none_match_with_the_current_tag_refuses_a_delete_and_another_tag_lets_it(client, rows):
+    config = client.post(CONFIGS, json={"application_id": client.post(APPS, json={"name": "a"}).json()["id"],
+                                        "name": "c", "config": {}})  # fmt: skip
+    path = f"{CONFIGS}/{config.json()['id']}"
+
+    refused = client.delete(path, headers={"If-None-Match": f"W/{config.headers['ETag']}"})  # compared weakly
+    assert refused.status_code == 412 and refused.headers["ETag"] == config.headers["ETag"]
+    assert rows("SELECT count(*) FROM configurations") == [(1,)]
+
+    deleted = client.delete(path, headers={"If-None-Match": STALE})
+    assert deleted.status_code == 204 and rows("SELECT count(*) FROM configurations") == [(0,)]
+
+
+def test_if_none_match_on_a_put_goes_ahead_when_the_resource_has_changed(client):
+    created = client.post(APPS, json={"name": "first"})
+    path = f"{APPS}/{created.json()['id']}"
+    client.put(path, json={"name": "second"})
+
+    put = client.put(path, json={"name": "third"}, headers={"If-None-Match": created.headers["ETag"]})
+
+    assert put.status_code == 200 and put.json()["name"] == "third"

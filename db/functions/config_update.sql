@@ -4,7 +4,8 @@ CREATE OR REPLACE FUNCTION config_update(
   p_config jsonb,
   p_comments text DEFAULT NULL,
   p_application_id text DEFAULT NULL,
-  p_if_match text DEFAULT NULL
+  p_if_match text DEFAULT NULL,
+  p_if_none_match text DEFAULT NULL
 )
   RETURNS json
   LANGUAGE plpgsql
@@ -20,7 +21,7 @@ DECLARE
   v_current_application_id text;
   v_configuration json;
 BEGIN
-  v_current_application_id := app_private.configuration_lock(v_id, p_if_match);
+  v_current_application_id := app_private.configuration_lock(v_id, p_if_match, p_if_none_match);
   -- A configuration never moves: p_application_id may only confirm the current one.
   IF p_application_id IS NOT NULL
      AND app_private.ulid_normalize(p_application_id, 'application_id') <> v_current_application_id THEN
@@ -41,8 +42,8 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION config_update(text, text, jsonb, text, text, text) IS
+COMMENT ON FUNCTION config_update(text, text, jsonb, text, text, text, text) IS
   'Replaces the name, comments (null clears them) and config of configuration p_id; returns it as '
   'config_get() does. p_application_id, when given, must be its current application. Raises P0002 when it '
-  'does not exist, PT412 when p_if_match (If-Match: * or entity tags) does not match its current ETag (checked under the row lock), 22023 when p_application_id differs or p_config is not an object, 54000 when p_config is over 1 MiB as JSON text, 23505 when the name is '
+  'does not exist, PT412 when p_if_match (If-Match: * or entity tags) does not match its current ETag or p_if_none_match (If-None-Match: * refuses what exists) does (both checked under the row lock), 22023 when p_application_id differs or p_config is not an object, 54000 when p_config is over 1 MiB as JSON text, 23505 when the name is '
   'taken within the application, 22004/22001/22P02 for bad input. On commit, notifies channel appconfig_changes (see app_private.notify_change).';

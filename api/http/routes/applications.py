@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from api.db.gateway import Store
 from api.http import conditional, responses
-from api.http.conditional import GET_PARAMETERS, IfMatch
+from api.http.conditional import GET_PARAMETERS, IfMatch, IfNoneMatchOnWrite
 from api.http.openapi import created, problems, revalidated, tagged
 from api.http.paths import path_to
 from api.http.responses import JsonText
@@ -38,13 +38,20 @@ async def create_application(body: ApplicationIn, request: Request) -> JsonText:
     responses=tagged() | problems(400, 404, 409, 412, 413, 415, 503),
 )
 async def replace_application(
-    application_id: UlidText, body: ApplicationIn, request: Request, _if_match: IfMatch = None
+    application_id: UlidText,
+    body: ApplicationIn,
+    request: Request,
+    _if_match: IfMatch = None,
+    _if_none_match: IfNoneMatchOnWrite = None,
 ) -> JsonText:
     """Replace an application's name and comments (omitted comments become null).
 
-    With `If-Match`, only if the application is still as that ETag says: else 412, nothing changed.
+    With `If-Match`, only if the application is still as that ETag says; with `If-None-Match`, only if
+    it is not (`*`: never, as it exists): else 412 with its current ETag, nothing changed.
     """
-    text = await store(request).app_update(application_id, body.name, body.comments, conditional.if_match(request))
+    text = await store(request).app_update(
+        application_id, body.name, body.comments, *conditional.preconditions(request)
+    )
     return responses.tagged(text)
 
 
@@ -67,9 +74,14 @@ async def get_application(application_id: UlidText, request: Request) -> Respons
         400, 404, 409, 412, 503, s409="The application still has configurations: delete them first (SQLSTATE 2BP01)"
     ),
 )
-async def delete_application(application_id: UlidText, request: Request, _if_match: IfMatch = None) -> Response:
-    """Delete an application that has no configurations left (no cascade: 409 while it has some)."""
-    await store(request).app_delete(application_id, conditional.if_match(request))
+async def delete_application(
+    application_id: UlidText, request: Request, _if_match: IfMatch = None, _if_none_match: IfNoneMatchOnWrite = None
+) -> Response:
+    """Delete an application that has no configurations left (no cascade: 409 while it has some).
+
+    `If-Match` and `If-None-Match` as for PUT: 412 with the current ETag when they refuse it.
+    """
+    await store(request).app_delete(application_id, *conditional.preconditions(request))
     return Response(status_code=204)
 
 

@@ -5,7 +5,7 @@ from fastapi.responses import Response
 
 from api.db.gateway import Store
 from api.http import conditional, responses
-from api.http.conditional import GET_PARAMETERS, IfMatch
+from api.http.conditional import GET_PARAMETERS, IfMatch, IfNoneMatchOnWrite
 from api.http.openapi import created, problems, revalidated, tagged
 from api.http.paths import path_to
 from api.http.responses import JsonText
@@ -75,12 +75,17 @@ async def create_configuration(body: ConfigurationIn, request: Request) -> JsonT
     ),
 )
 async def replace_configuration(
-    configuration_id: UlidText, body: ConfigurationUpdate, request: Request, _if_match: IfMatch = None
+    configuration_id: UlidText,
+    body: ConfigurationUpdate,
+    request: Request,
+    _if_match: IfMatch = None,
+    _if_none_match: IfNoneMatchOnWrite = None,
 ) -> JsonText:
     """Replace a configuration's name, comments and config. Its application never changes.
 
     Sending an `application_id` other than the configuration's own is a 400 (SQLSTATE 22023). With
-    `If-Match`, only if the configuration is still as that ETag says: else 412, nothing changed.
+    `If-Match`, only if the configuration is still as that ETag says; with `If-None-Match`, only if it
+    is not (`*`: never, as it exists): else 412 with its current ETag, nothing changed.
     """
     application_id = str(body.application_id) if body.application_id is not None else None
     text = await store(request).config_update(
@@ -89,7 +94,7 @@ async def replace_configuration(
         _config_text(body.config),
         body.comments,
         application_id,
-        conditional.if_match(request),
+        *conditional.preconditions(request),
     )
     return responses.tagged(text)
 
@@ -107,9 +112,12 @@ async def get_configuration(configuration_id: UlidText, request: Request) -> Res
 
 
 @others.delete("/{configuration_id}", status_code=204, responses=problems(400, 404, 412, 503))
-async def delete_configuration(configuration_id: UlidText, request: Request, _if_match: IfMatch = None) -> Response:
-    """Delete a configuration."""
-    await store(request).config_delete(configuration_id, conditional.if_match(request))
+async def delete_configuration(
+    configuration_id: UlidText, request: Request, _if_match: IfMatch = None, _if_none_match: IfNoneMatchOnWrite = None
+) -> Response:
+    """Delete a configuration. `If-Match` and `If-None-Match` as for PUT: 412 with the current ETag
+    when they refuse it."""
+    await store(request).config_delete(configuration_id, *conditional.preconditions(request))
     return Response(status_code=204)
 
 

@@ -1,4 +1,4 @@
-CREATE OR REPLACE FUNCTION app_private.configuration_lock(p_id text, p_if_match text)
+CREATE OR REPLACE FUNCTION app_private.configuration_lock(p_id text, p_if_match text, p_if_none_match text DEFAULT NULL)
   RETURNS text
   LANGUAGE plpgsql
   VOLATILE
@@ -6,6 +6,7 @@ CREATE OR REPLACE FUNCTION app_private.configuration_lock(p_id text, p_if_match 
 AS $$
 DECLARE
   v_application_id text;
+  v_current json;
 BEGIN
   -- Locked first, so that the ETag compared is the one about to change: of concurrent writers
   -- sent with the same If-Match, one wins and the others see its change.
@@ -14,11 +15,14 @@ BEGIN
     RAISE EXCEPTION 'configuration % does not exist', p_id
       USING ERRCODE = 'no_data_found', HINT = 'app_get() lists the configuration_ids of an application.';
   END IF;
-  PERFORM app_private.if_match(p_if_match, config_get(p_id), format('configuration %s', p_id));
+  v_current := config_get(p_id);
+  PERFORM app_private.if_match(p_if_match, v_current, format('configuration %s', p_id));
+  PERFORM app_private.if_none_match(p_if_none_match, v_current, format('configuration %s', p_id));
   RETURN v_application_id;
 END;
 $$;
 
-COMMENT ON FUNCTION app_private.configuration_lock(text, text) IS
+COMMENT ON FUNCTION app_private.configuration_lock(text, text, text) IS
   'Locks configuration p_id (a normalised id) for the rest of the transaction, before a write, and returns its '
-  'application_id: raises P0002 when it does not exist, PT412 when p_if_match does not match its current ETag.';
+  'application_id: raises P0002 when it does not exist, PT412 when p_if_match does not match its current ETag or '
+  'p_if_none_match does.';
