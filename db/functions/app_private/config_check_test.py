@@ -37,3 +37,28 @@ def test_numbers_count_as_the_digits_jsonb_writes(sqlstate):
 
     assert len(document) < 80_000
     assert sqlstate("app_private.config_check", document) == "54000"
+
+
+def test_every_json_type_inside_passes_and_only_numbers_are_measured(call):
+    document = {"s": "0e-9999 as text is only text", "b": [True, False, None, {"o": []}], "n": -1.5}
+
+    assert call("app_private.config_check", Json(document)) == document
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        ("0e-398", None),  # "0." and 398 zeros: 400 characters
+        ("0e-399", "22003"),
+        ("-1." + "1" * 397, None),  # 400 characters with its sign
+        ("-1." + "1" * 398, "22003"),
+        ("9" * 308 + "." + "9" * 91, None),  # the longest integer part a number may have, then its scale
+        ("9" * 308 + "." + "9" * 92, "22003"),
+    ],
+)
+def test_a_number_is_measured_as_written_out_without_writing_it(call, sqlstate, number, expected):
+    document = f'{{"n": {number}}}'
+    if expected is None:
+        assert call("app_private.config_check", document) is not None
+    else:
+        assert sqlstate("app_private.config_check", document) == expected
