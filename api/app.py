@@ -29,7 +29,7 @@ from api.http.paths import index_paths
 from api.http.responses import JsonResponse
 from api.http.routes import applications, by_name, configurations, docs, events, health, scrape
 from api.observability.logs import configure_logging, stop_logging
-from api.observability.metrics import Metrics
+from api.observability.metrics import Metrics, version
 from api.observability.scrape import serve
 from api.schema import ids
 from api.server import process
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="Applications and configurations",
-        version="1.0.0",
+        version=version(),  # pyproject.toml's, as appconfig_build_info says
         description="Applications and their JSON configurations, kept by PostgreSQL functions. "
         "Every error is an RFC 9457 problem (application/problem+json).",
         lifespan=lifespan,

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, disable_created_metrics
 
 from api.observability.scrape import DatabaseCheck, forget_dead_workers, multiprocess_mode, scraped, workers_registry
 from settings import PROJECT_ROOT
@@ -67,6 +67,17 @@ class WatchView(Protocol):
 StandbyView = tuple[str, float, bool]
 
 
+# What ProcessCollector reports, as gauges each worker sets for itself in multiprocess mode.
+PROCESS_GAUGES = {
+    "process_resident_memory_bytes": "Resident memory size in bytes, of each worker (label pid).",
+    "process_virtual_memory_bytes": "Virtual memory size in bytes, of each worker (label pid).",
+    "process_open_fds": "Number of open file descriptors, of each worker (label pid).",
+    "process_max_fds": "Maximum number of open file descriptors, of each worker (label pid).",
+    "process_cpu_seconds_total": "Total user and system CPU time spent in seconds, of each worker (label pid).",
+    "process_start_time_seconds": "Start time of the process since unix epoch in seconds, of each worker (label pid).",
+}
+
+
 def version() -> str:
     with (PROJECT_ROOT / "pyproject.toml").open("rb") as file:
         return tomllib.load(file)["project"]["version"]
@@ -78,6 +89,17 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = registry = CollectorRegistry()
         self.multiprocess = multiprocess_mode()
+        # The process's memory, CPU and descriptors: read at a scrape from /proc by the library's own
+        # collector; with several workers each samples its own into files, one series per worker.
+        self._process = ProcessCollector(registry=None if self.multiprocess else registry)
+        self._process_gauges = (
+            {
+                name: Gauge(name, documentation, multiprocess_mode="all", registry=registry)
+                for name, documentation in PROCESS_GAUGES.items()
+            }
+            if self.multiprocess
+            else {}
+        )
         self.requests = Counter(
             "appconfig_http_requests_total",
             "HTTP requests answered, by method, route template and status.",
@@ -194,6 +216,8 @@ class Metrics:
         # that asyncio.to_thread lends the listener and the readiness check.
         self.scrape_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="metrics")
         self._pools, self._watch, self._standbys = pools, watch, standbys
+        for name, _ in pools:  # a counter of a known label set is there from the start, at 0
+            self.pool_timeouts.labels(name)
         # What a scrape reads: this process's registry, or every worker's files in multiprocess mode.
         source = workers_registry() if self.multiprocess else self.registry
         self.scraped = scraped(self._before_scrape, source, DatabaseCheck(database_reachable))
@@ -210,6 +234,11 @@ class Metrics:
 
     def sample(self) -> None:
         """Set the gauges from the live objects; in their event loop."""
+        if self._process_gauges:
+            for family in self._process.collect():
+                gauge = self._process_gauges.get(family.name + ("_total" if family.type == "counter" else ""))
+                if gauge is not None and family.samples:
+                    gauge.set(family.samples[0].value)
         for name, db in self._pools:
             self.pool_size.labels(name).set(db.max_size)
             self.pool_in_use.labels(name).set(db.in_use)

@@ -98,9 +98,22 @@ def test_labels_are_route_templates_and_known_methods_never_what_the_client_sent
     assert moved(before, after, "appconfig_http_requests_total", **requests("GET", "/docs-assets/{path}", 404)) == 1
 
 
+def test_a_body_refused_before_routing_is_counted_under_its_route(client):
+    before = scrape(client)
+    too_large = client.post(APPS, content=b"{" + b" " * 1_048_577 + b"}", headers={"Content-Type": "application/json"})
+    after = scrape(client)
+
+    assert too_large.status_code == 413
+    assert moved(before, after, "appconfig_http_requests_total", **requests("POST", APPS, 413)) == 1
+
+
 def test_metrics_are_outside_the_api_and_its_document_and_speak_openmetrics_when_asked(client):
     samples = scrape(client)
     assert value(samples, "appconfig_build_info", version=version(), python=platform.python_version()) == 1
+    assert version() == client.get("/openapi.json").json()["info"]["version"]  # one source
+    assert value(samples, "process_resident_memory_bytes") > 0 and value(samples, "process_open_fds") > 0
+    # A counter whose labels are known from the start is there at 0 before anything happened.
+    assert ("appconfig_database_pool_timeouts_total", (("database", "primary"),)) in samples
     assert value(samples, "appconfig_database_up") == 1
     assert value(samples, "appconfig_listener_connected") == 1
     assert value(samples, "appconfig_database_pool_size", database="primary") == 4
@@ -269,6 +282,10 @@ def test_several_workers_add_up_and_the_supervisor_serves_the_metrics_port(
     assert value(samples, "appconfig_database_call_errors_total", **errors) == 20
     assert value(samples, "appconfig_database_up") == 1
     assert value(samples, "appconfig_build_info", version=version(), python=platform.python_version()) == 1
+    # Each worker's own process figures, one series per worker.
+    memory = {dict(labels)["pid"] for name, labels in samples if name == "process_resident_memory_bytes"}
+    assert {str(pid) for pid in workers} <= memory
+    assert all(value(samples, "process_open_fds", pid=str(pid)) > 0 for pid in workers)
 
     # A worker that dies is replaced; its counts stay, its live gauges go.
     os.kill(workers[0], signal.SIGKILL)

@@ -12,7 +12,9 @@ import logging
 import os
 import re
 import time
+from typing import Any
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http.problems import problem_response
@@ -90,9 +92,21 @@ def route_template(scope: Scope) -> str | None:
         return route.path_format
     # Starlette's own routes (/openapi.json) and mounts (the docs' assets) leave only their endpoint.
     endpoint, app = scope.get("endpoint"), scope.get("app")
-    if endpoint is None or app is None:
+    if app is None:
         return None
+    if endpoint is None:
+        return _template_of_route_for(app, scope)
     return getattr(app.state, "templates", {}).get(endpoint)
+
+
+def _template_of_route_for(app: Any, scope: Scope) -> str | None:
+    """For an answer given before routing (the body guard's 413): the route the request was for;
+    None when it was for none (a 404) or for another method (a 405)."""
+    for route in app.router.routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return getattr(route, "path_format", None)
+    return None
 
 
 def _fields(scope: Scope, method: str, template: str | None, status: int, elapsed_ms: float) -> dict[str, object]:
