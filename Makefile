@@ -10,7 +10,7 @@ SHELL := /bin/bash
 unexport PYTHONDONTWRITEBYTECODE
 UV := eval "$$(bash scripts/toolchain.sh)" && uv
 RUN := $(UV) run --locked
-SERVE := $(UV) run --locked --no-default-groups --group embedded
+SERVE := $(UV) run --locked --quiet --no-default-groups --group embedded
 
 .PHONY: help run dev test test-fast lint fuzz bench migrate status verify db-start db-stop db-status psql standby-start standby-stop standby-status
 
@@ -33,11 +33,12 @@ help:
 	@echo "make standby-stop    stop it (its data is kept)"
 	@echo "make standby-status  whether it is running"
 
+# Not echoed, and uv quiet: with LOG_FORMAT=json, what the service writes is its JSON lines alone.
 run:
-	$(SERVE) python -m devtools.serve
+	@$(SERVE) python -m devtools.serve
 
 dev:
-	$(SERVE) python -m devtools.serve --reload
+	@$(SERVE) python -m devtools.serve --reload
 
 test:
 	eval "$$(bash scripts/toolchain.sh --browser)" && uv run --locked pytest -n 3 --dist loadfile --cov --cov-report=term-missing:skip-covered

@@ -130,7 +130,8 @@ main() {
     --browser) ensure_browser ;;
     --bench) ensure_bench_tools ;;
   esac
-  say "uv $(uv --version | cut -d' ' -f2), python $(uv python find "$PY_VERSION")"
+  # A JSON log stream (make run with LOG_FORMAT=json) gets no line that is not JSON.
+  [ "${LOG_FORMAT:-}" = json ] || say "uv $(uv --version | cut -d' ' -f2), python $(uv python find "$PY_VERSION")"
   printf 'export PATH=%q\n' "$PATH"
 }
 
