@@ -66,6 +66,20 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, description="Largest request body accepted, in bytes; larger ones get 413."
     )
+    max_head_bytes: int = Field(
+        default=32_768,
+        ge=4096,
+        le=1_048_576,
+        description="Largest request head (request line and headers) accepted, in bytes; a larger one gets 431 "
+        "and its connection is closed.",
+    )
+    head_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=300,
+        description="Seconds a request's head may take to arrive, from the connection or the previous response; "
+        "then 408 and the connection is closed.",
+    )
     statement_timeout_ms: int = Field(
         default=5000, ge=0, description="Longest a database statement may run, in ms (0: no limit); then 503."
     )

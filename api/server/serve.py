@@ -20,6 +20,7 @@ from api.db.readiness import reachable
 from api.observability import scrape
 from api.observability.logs import configure_logging
 from api.server import process
+from api.server.protocol import BoundedHeadProtocol
 from settings import Settings
 
 log = logging.getLogger("api")
@@ -53,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
             reload=args.reload,
             workers=None if args.reload else settings.workers,
             timeout_graceful_shutdown=settings.shutdown_timeout,
+            http=partial(
+                BoundedHeadProtocol, max_head_bytes=settings.max_head_bytes, head_timeout=settings.head_timeout_seconds
+            ),
             log_config=None,  # keep the stdlib logging set up by configure_logging
             access_log=False,  # api.http.middleware.request_log writes one line per request instead
         )
