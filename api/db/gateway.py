@@ -150,17 +150,20 @@ class Pages:
     def __init__(self, pinned: Pinned) -> None:
         self._pinned = pinned
 
-    async def app_list_page(self, after: str | None, limit: int, name: str | None) -> str:
-        """A JSON array of up to `limit` applications after `after`."""
-        return await translated(self._pinned.fetch_value("SELECT app_list_page(%s, %s, %s)", (after, limit, name)))
+    async def app_list_page(self, after: str | None, limit: int, name: str | None, max_bytes: int) -> str:
+        """A JSON array of up to `limit` applications after `after`, and no more once they take `max_bytes`."""
+        return await translated(
+            self._pinned.fetch_value("SELECT app_list_page(%s, %s, %s, %s)", (after, limit, name, max_bytes))
+        )
 
     async def config_list_page(
-        self, application_id: str, after: str | None, limit: int, name: str | None
+        self, application_id: str, after: str | None, limit: int, name: str | None, max_bytes: int
     ) -> tuple[str, str | None]:
-        """A JSON array of up to `limit` configurations after `after`, and the id of its last."""
+        """A JSON array of up to `limit` configurations after `after`, no more once they take `max_bytes`,
+        and the id of its last."""
         return await translated(
             self._pinned.fetch_row(
-                "SELECT * FROM config_list_page(%s, %s, %s, %s)", (application_id, after, limit, name)
+                "SELECT * FROM config_list_page(%s, %s, %s, %s, %s)", (application_id, after, limit, name, max_bytes)
             )
         )
 

@@ -5,7 +5,8 @@ CREATE OR REPLACE FUNCTION config_list_page(
   p_application_id text,
   p_after text DEFAULT NULL,
   p_limit integer DEFAULT NULL,
-  p_name text DEFAULT NULL
+  p_name text DEFAULT NULL,
+  p_max_bytes integer DEFAULT NULL
 )
   RETURNS TABLE (page json, last_id text)
   LANGUAGE sql
@@ -15,9 +16,9 @@ CREATE OR REPLACE FUNCTION config_list_page(
 BEGIN ATOMIC
   SELECT s.page, s.page -> -1 ->> 'id'
     FROM (SELECT coalesce(json_agg(l.configuration), '[]'::json) AS page
-            FROM config_list(p_application_id, p_after, p_limit, p_name) AS l(configuration)) AS s;
+            FROM config_list(p_application_id, p_after, p_limit, p_name, p_max_bytes) AS l(configuration)) AS s;
 END;
 
-COMMENT ON FUNCTION config_list_page(text, text, integer, text) IS
-  'config_list(p_application_id, p_after, p_limit, p_name) as one JSON array (empty: []), with the id of its '
-  'last configuration (null when empty). Raises what config_list() raises.';
+COMMENT ON FUNCTION config_list_page(text, text, integer, text, integer) IS
+  'config_list(p_application_id, p_after, p_limit, p_name, p_max_bytes) as one JSON array (empty: []), with the '
+  'id of its last configuration (null when empty). Raises what config_list() raises.';

@@ -36,3 +36,15 @@ def test_an_unknown_application_is_P0002_and_bad_arguments_are_data_exceptions(s
     assert sqlstate("config_list", str(ULID())) == "P0002"
     assert sqlstate("config_list", "nope") == "22P02"
     assert sqlstate("config_list", app["id"], None, 0) == "22023"
+
+
+def test_a_byte_budget_stops_the_list_at_the_row_that_reaches_it(call):
+    app = call("app_create", "billing")
+    made = sorted((call("config_create", app["id"], f"c{n}", Json({"x": "y" * 1000})) for n in range(5)),
+                  key=lambda c: c["id"])  # fmt: skip
+    one = len(call("config_list", app["id"], None, 1)[0]["config"]["x"])  # about 1,100 bytes as text each
+
+    assert [c["id"] for c in call("config_list", app["id"], None, None, None, 2500)] == [c["id"] for c in made[:3]]
+    assert [c["id"] for c in call("config_list", app["id"], None, None, None, 1)] == [made[0]["id"]]  # one, always
+    assert [c["id"] for c in call("config_list", app["id"], None, 2, None, 10**6)] == [c["id"] for c in made[:2]]
+    assert one == 1000

@@ -101,7 +101,7 @@ async def list_applications(
     pages = store(request).pages()
 
     async def page(after: str | None) -> Page:
-        text = await pages.app_list_page(after, listing.CHUNK, name)
+        text = await pages.app_list_page(after, listing.CHUNK, name, listing.PAGE_BYTES)
         # Quotes inside JSON strings are escaped, so '{"id": "' only ever opens an object (jsonb
         # puts the shortest key first, and applications hold no objects): the last one is the last id.
         start = text.rfind('{"id": "') + len('{"id": "')
@@ -132,6 +132,6 @@ async def list_configurations(
     pages = store(request).pages()
 
     async def page(after: str | None) -> Page:
-        return await pages.config_list_page(application_id, after, listing.CHUNK, name)
+        return await pages.config_list_page(application_id, after, listing.CHUNK, name, listing.PAGE_BYTES)
 
     return streamed(await page(after), page)
