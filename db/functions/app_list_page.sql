@@ -9,13 +9,22 @@ CREATE OR REPLACE FUNCTION app_list_page(
   SECURITY DEFINER
   SET search_path = pg_catalog, public, pg_temp
 RETURN (
-  -- With p_max_bytes, the rows up to the one whose text reaches it: a page stays a few MiB
-  -- however long the names and comments are.
-  SELECT coalesce(json_agg(page.application ORDER BY page.n), '[]'::json)
-    FROM (SELECT l.application, l.n,
-                 sum(octet_length(l.application::text)) OVER (ORDER BY l.n) - octet_length(l.application::text) AS before
-            FROM app_list(p_after, p_limit, p_name) WITH ORDINALITY AS l(application, n)) AS page
-   WHERE p_max_bytes IS NULL OR page.before < p_max_bytes
+  -- With p_max_bytes, the rows up to the one whose text reaches it: a page stays about that size
+  -- however long the names and comments are. Cut only when the whole is over it, as pages of
+  -- ordinary applications never are: the cut costs a listing a sixth of its rate.
+  WITH page AS (
+    SELECT coalesce(json_agg(l.application), '[]'::json) AS whole FROM app_list(p_after, p_limit, p_name) AS l(application)
+  )
+  SELECT CASE
+           WHEN p_max_bytes IS NULL OR octet_length(page.whole::text) <= p_max_bytes THEN page.whole
+           ELSE (SELECT json_agg(cut.application ORDER BY cut.n)
+                   FROM (SELECT l.application, l.n,
+                                sum(octet_length(l.application::text)) OVER (ORDER BY l.n)
+                                  - octet_length(l.application::text) AS before
+                           FROM app_list(p_after, p_limit, p_name) WITH ORDINALITY AS l(application, n)) AS cut
+                  WHERE cut.before < p_max_bytes)
+         END
+    FROM page
 );
 
 COMMENT ON FUNCTION app_list_page(text, integer, text, integer) IS
