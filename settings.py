@@ -51,6 +51,18 @@ class Settings(BaseSettings):
         description="Where each API process LISTENs for changes, on a connection of its own: a direct server, "
         "never PgBouncer in transaction pooling (LISTEN needs a session). Empty: DATABASE_URL.",
     )
+    max_watchers: int = Field(
+        default=0,
+        ge=0,
+        description="Most watchers (held long-polls and open event streams) a process holds; past it a new one "
+        "gets 503 with Retry-After. 0: the open-files limit less a reserve for the pools and other requests.",
+    )
+    max_watchers_per_client: int = Field(
+        default=0,
+        ge=0,
+        description="Most watchers one client address may hold (behind a proxy, all clients share its address: "
+        "set it to MAX_WATCHERS there); past it 503 with Retry-After. 0: a quarter of MAX_WATCHERS.",
+    )
     heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Seconds between the comment lines that keep an idle event stream open."
     )

@@ -8,6 +8,7 @@ part; the parts know only what lies below them (docs/development.md).
 """
 
 import logging
+import resource
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from functools import partial
@@ -33,6 +34,7 @@ from api.observability.metrics import Metrics, version
 from api.observability.scrape import serve
 from api.schema import ids
 from api.server import process
+from api.watch.admission import Admission
 from api.watch.hub import Watchers
 from settings import Settings
 
@@ -75,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await reads.start()
                 app.state.store = Store(database, reads)
                 app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
-                watchers = app.state.watchers = Watchers()
+                process.raise_open_files_limit()
+                admission = _admission(settings, metrics)
+                watchers = app.state.watchers = Watchers(admission)
                 listener = Listener(
                     settings.listen_database_url or dsn,
                     watchers,
@@ -87,7 +91,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 started.callback(watchers.close)
                 started.callback(_watch(metrics, settings, dsn, database, reads, watchers))
                 started.callback(process.close_on_signal(watchers.close))
-                process.raise_open_files_limit()
                 log.info("API ready: pool of %d-%d connections", settings.pool_min_size, settings.pool_max_size)
                 yield
         finally:
@@ -195,6 +198,22 @@ def _reads(settings: Settings, dsn: str, database: Database, metrics: Metrics | 
     ]
     lag_check = _pool(settings, dsn, "appconfig-lag-check", size=1, timeout=lag / 2) if standbys else None
     return Reads(database, lag_check, standbys, lag)
+
+
+# Descriptors kept from the watchers: stdio, the listener, readiness and metrics checks, the
+# scrape's server, and the ordinary requests (health checks among them) that must still be served
+# when every watcher the process may hold is held. The pools' connections are added to it.
+DESCRIPTOR_RESERVE = 128
+
+
+def _admission(settings: Settings, metrics: Metrics | None) -> Admission:
+    """How many watchers this process takes: MAX_WATCHERS, or what its open-files limit leaves."""
+    pools = settings.pool_max_size * (1 + 2 * len(settings.read_urls)) + (1 if settings.read_urls else 0)
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    total = settings.max_watchers or max(1, soft - DESCRIPTOR_RESERVE - pools)
+    per_client = settings.max_watchers_per_client or max(1, total // 4)
+    log.info("watchers: at most %d, %d from one client address", total, per_client)
+    return Admission(total, per_client, refused=metrics.watchers_refused.inc if metrics else lambda: None)
 
 
 def _recorder(metrics: Metrics | None, database: str) -> CallRecorder | None:

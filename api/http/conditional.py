@@ -82,12 +82,19 @@ async def get(request: Request, read: ReadOne, *args: Any) -> Response:
         return resource_response(Current.of(await read(store, *args, if_none_match=if_none_match)), if_none_match)
     # The same method of the gateway whose reads all go to the primary: a waiter must not be
     # answered from a standby that has not seen the change that woke it.
-    outcome = await state.watchers.long_poll((getattr(store.fresh, read.__name__), args), if_none_match, wait)
+    read_fresh = (getattr(store.fresh, read.__name__), args)
+    outcome = await state.watchers.long_poll(read_fresh, if_none_match, wait, client_address(request))
     if isinstance(outcome, Current):
         return resource_response(outcome, if_none_match)
     if not state.settings.trick("held_response"):  # only to measure what holding it outside buys
         return resource_response(await outcome.answer(), if_none_match)
     return Held(outcome)
+
+
+def client_address(request: Request) -> str:
+    """The address the request came from, as the watchers' admission counts it per client."""
+    client = request.scope.get("client")
+    return client[0] if client else ""
 
 
 def every_line(request: Request, name: str) -> str | None:

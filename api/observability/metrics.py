@@ -62,6 +62,9 @@ class WatchView(Protocol):
     @property
     def listening(self) -> bool: ...
 
+    @property
+    def capacity(self) -> int: ...
+
 
 # A standby's label, its lag in seconds (inf while unknown), and whether reads may go to it.
 StandbyView = tuple[str, float, bool]
@@ -148,6 +151,14 @@ class Metrics:
             "appconfig_listener_connected",
             "1 when the LISTEN connection is up (with several workers: in every one of them).",
             "livemin",
+        )
+        self.watchers_refused = Counter(
+            "appconfig_watchers_refused_total",
+            "Long-polls and event streams refused with 503: the process, or their client, held as many as it may.",
+            registry=registry,
+        )
+        self.watchers_capacity = self._gauge(
+            "appconfig_watchers_capacity", "Most long-polls and event streams the process holds at once.", "livesum"
         )
         self.listener_reconnects = Counter(
             "appconfig_listener_reconnects_total",
@@ -244,6 +255,7 @@ class Metrics:
             self.pool_in_use.labels(name).set(db.in_use)
             self.pool_waiting.labels(name).set(db.waiting)
         if self._watch is not None:
+            self.watchers_capacity.set(self._watch.capacity)
             self.long_polls.set(self._watch.waiting)
             self.streams.set(self._watch.streaming)
             self.listener_connected.set(self._watch.listening)

@@ -28,6 +28,7 @@ from typing import Any
 from api.etags import Current
 from api.schema.errors import ApiError, NotFound
 from api.watch import notifications, streams
+from api.watch.admission import Admission
 from api.watch.notifications import Key
 from api.watch.streams import RESYNC, Stream
 
@@ -64,7 +65,8 @@ REREAD_RETRY_SECONDS = 1.0
 class Watchers:
     """The long-polls and event streams of this process."""
 
-    def __init__(self) -> None:
+    def __init__(self, admission: Admission | None = None) -> None:
+        self.admission = admission or Admission(total=2**62, per_client=2**62)
         self._groups: dict[Read, _Group] = {}
         self._by_key: defaultdict[Key, set[_Group]] = defaultdict(set)
         self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
@@ -82,16 +84,32 @@ class Watchers:
         return sum(len(group.waiters) for group in self._groups.values())
 
     @property
+    def capacity(self) -> int:
+        """Most watchers (long-polls and streams together) this process holds."""
+        return self.admission.total
+
+    @property
     def streaming(self) -> int:
         """Event streams open now."""
         return sum(len(streams) for streams in self._streams.values())
 
     # -- long-polls ---------------------------------------------------------------------------
 
-    async def long_poll(self, read: Read, if_none_match: str, seconds: float) -> "Current | Wait":
+    async def long_poll(self, read: Read, if_none_match: str, seconds: float, client: str = "") -> "Current | Wait":
         """The resource now, when its ETag is not `if_none_match` (or the hub is closing); else a
         `Wait`, which answers with it as soon as it changes, `NotFound` once it is gone, or the
-        same version when `seconds` have passed."""
+        same version when `seconds` have passed. `Full` when `client` may hold no more watchers."""
+        self.admission.take(client)
+        try:
+            outcome = await self._long_poll(read, if_none_match, seconds, client)
+        except BaseException:
+            self.admission.give_back(client)
+            raise
+        if isinstance(outcome, Current):
+            self.admission.give_back(client)
+        return outcome
+
+    async def _long_poll(self, read: Read, if_none_match: str, seconds: float, client: str) -> "Current | Wait":
         # Registered before the first read: a change committed after that read wakes this one.
         # (get() first: most long-polls join a group that exists, and need not build one.)
         group = self._groups.get(read) or self._groups.setdefault(read, _Group(read))
@@ -111,7 +129,7 @@ class Watchers:
             # A change was announced between the registration and this read's keys: maybe
             # after the read's snapshot, so read again rather than wait on what may be stale.
             self._wake(group)
-        return Wait(self, group, waiter, if_none_match, seconds, current, outages)
+        return Wait(self, group, waiter, if_none_match, seconds, current, outages, client)
 
     async def _answer(self, wait: "Wait") -> Current:
         group, waiter = wait.group, wait.waiter
@@ -123,6 +141,7 @@ class Watchers:
             outcome = TIMEOUT
         finally:
             self._leave(group, waiter)
+            self.admission.give_back(wait.client)
         if isinstance(outcome, Current):
             return outcome
         if isinstance(outcome, NotFound):  # deleted while waited on: each waiter raises its own
@@ -210,8 +229,10 @@ class Watchers:
 
     # -- event streams -----------------------------------------------------------------------
 
-    def subscribe(self, application_id: str) -> Stream:
-        stream = Stream(application_id)
+    def subscribe(self, application_id: str, client: str = "") -> Stream:
+        """A stream of the application's events for `client`; `Full` when it may hold no more watchers."""
+        self.admission.take(client)
+        stream = Stream(application_id, client)
         self._streams[application_id].add(stream)
         if self.closed:
             streams.send(stream, None)  # a stream opened as the server stops ends at once
@@ -219,7 +240,8 @@ class Watchers:
 
     def unsubscribe(self, stream: Stream) -> None:
         subscribed = self._streams.get(stream.application_id)
-        if subscribed is not None:
+        if subscribed is not None and stream in subscribed:
+            self.admission.give_back(stream.client)
             subscribed.discard(stream)
             if not subscribed:
                 del self._streams[stream.application_id]
@@ -280,7 +302,7 @@ class Wait:
     request holds a future and this rather than the framework's frames and objects.
     """
 
-    __slots__ = ("current", "group", "hub", "if_none_match", "outages", "seconds", "waiter")
+    __slots__ = ("client", "current", "group", "hub", "if_none_match", "outages", "seconds", "waiter")
 
     def __init__(
         self,
@@ -291,8 +313,9 @@ class Wait:
         seconds: float,
         current: Current,
         outages: int,
+        client: str,
     ) -> None:
-        self.hub, self.group, self.waiter = hub, group, waiter
+        self.hub, self.group, self.waiter, self.client = hub, group, waiter, client
         self.if_none_match, self.seconds, self.current, self.outages = if_none_match, seconds, current, outages
 
     async def answer(self) -> Current:

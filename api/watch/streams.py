@@ -20,6 +20,7 @@ class Stream:
     """The events of one application, queued for one client; None ends the stream."""
 
     application_id: str
+    client: str = ""  # the address it was opened from (api.watch.admission)
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=MAX_QUEUED_EVENTS))
 
 

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from api.http.conditional import client_address
 from api.http.openapi import problems
 from api.http.routing import store
 from api.observability.metrics import UNTIMED
@@ -76,7 +77,7 @@ async def stream_application_events(application_id: UlidText, request: Request) 
     """
     watchers = request.app.state.watchers
     # Subscribed before the application is read: no change can fall between the two.
-    stream = watchers.subscribe(application_id)
+    stream = watchers.subscribe(application_id, client_address(request))
     try:
         application = await store(request).fresh.app_get(application_id)
     except BaseException:
