@@ -46,7 +46,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self.head_since = self.loop.time()  # a connection that sends nothing is a head that never comes
         if self.loop not in _sweeps:
-            _sweeps[self.loop] = self.loop.create_task(_sweep(self.connections), name="request-heads")
+            # A head is refused at most a quarter of its timeout late, and at most a second.
+            every = min(SWEEP_SECONDS, self.head_timeout / 4)
+            _sweeps[self.loop] = self.loop.create_task(_sweep(self.connections, every), name="request-heads")
 
     def data_received(self, data: bytes) -> None:
         if not self._refused:  # the parser's callbacks for the rest of a refused head do nothing
@@ -106,11 +108,11 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-async def _sweep(connections: set) -> None:
-    """Refuse, every second, the connections whose head is overdue."""
+async def _sweep(connections: set, every: float) -> None:
+    """Refuse, every `every` seconds, the connections whose head is overdue."""
     loop = asyncio.get_running_loop()
     while True:
-        await asyncio.sleep(SWEEP_SECONDS)
+        await asyncio.sleep(every)
         now = loop.time()
         for protocol in list(connections):
             if isinstance(protocol, BoundedHeadProtocol) and protocol.too_slow(now):

@@ -32,7 +32,7 @@ def test_slow_readers_of_large_configurations_hold_a_bounded_page_each(migrated_
         async with client.stream("GET", path) as response:
             async for chunk in response.aiter_raw(65_536):
                 received += len(chunk)
-                await asyncio.sleep(0.01)  # slower than the server writes
+                await asyncio.sleep(0.005)  # slower than the server writes
         return received
 
     async def readers() -> tuple[list[int], float]:
