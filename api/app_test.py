@@ -165,7 +165,7 @@ def test_openapi_shows_what_the_server_rejects(client):
 
     assert schemas["ApplicationIn"]["properties"]["name"]["pattern"] == "^[^\\u0000]*$"
     assert re.fullmatch(schemas["ApplicationIn"]["properties"]["name"]["pattern"], "a\x00b") is None
-    assert schemas["ConfigurationIn"]["properties"]["config"]["x-max-stored-bytes"] == 1_048_576
+    assert schemas["Config"]["x-max-stored-bytes"] == 1_048_576  # the config of every body (a $ref)
     assert "23503" in create_configuration["responses"]["400"]["description"]
     assert (
         "22023"
@@ -219,3 +219,23 @@ def test_with_every_speed_trick_off_the_service_answers_the_same(migrated_dsn, r
     assert [c["name"] for c in listed.json()] == ["c"]
     assert missing.status_code == 404 and missing.json()["sqlstate"] == "P0002"
     assert rows("SELECT name FROM applications") == [("plain",)]
+
+
+def test_openapi_holds_config_once_and_says_absent_rather_than_null(client):
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+
+    # One component, referred to by every body that carries a config: one class in generated clients.
+    assert schemas["Config"]["type"] == "object"
+    for name in ("ConfigurationIn", "ConfigurationUpdate", "Configuration"):
+        assert schemas[name]["properties"]["config"] == {"$ref": "#/components/schemas/Config"}
+    # What a body leaves out when it has none is optional, never null, with no default.
+    for name, field in (("Problem", "sqlstate"), ("Problem", "errors"), ("Status", "problems")):
+        schema = schemas[name]["properties"][field]
+        assert "anyOf" not in schema and "default" not in schema and schema["type"] != "null"
+        assert field not in schemas[name].get("required", [])
+    by_name = document["paths"]["/api/v1/applications/by-name/{application_name}"]["get"]
+    assert (
+        "no application is named"
+        in by_name["responses"]["404"]["content"]["application/problem+json"]["example"]["detail"]
+    )

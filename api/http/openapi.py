@@ -75,14 +75,18 @@ def revalidated() -> dict[int | str, dict[str, Any]]:
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before trying again.", "schema": {"type": "integer"}}}
 
 
-def problems(*statuses: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
+def problems(
+    *statuses: int, examples: dict[int, dict[str, Any]] | None = None, **descriptions: str
+) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` for the problem statuses an operation can answer with, each with its example.
 
-    `descriptions` replace the generic text of a status (`s400="..."`) where the operation has more to say.
+    `descriptions` replace the generic text of a status (`s400="..."`) where the operation has more to say;
+    `examples`, the generic example's fields (`{404: {"detail": ...}}`).
     """
     documented: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
         description, fields = _EXAMPLES[status]
+        fields = fields | (examples or {}).get(status, {})
         example = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status} | fields
         documented[status] = {
             "description": descriptions.get(f"s{status}", description),

@@ -101,7 +101,9 @@ Comments = (
     ]
     | None
 )
-Config = Annotated[
+# A named alias, so that the document holds it once (components.schemas.Config) and every body
+# refers to it: generated clients make one class of it, not one per body.
+type Config = Annotated[
     dict[str, Any],
     AfterValidator(_storable_config),
     Field(
@@ -223,6 +225,15 @@ class Configuration(BaseModel):
     config: Config
 
 
+def _left_out_when_none(schema: dict[str, Any]) -> None:
+    """A field a body leaves out rather than writes as null: in the document, not required, not
+    nullable and without a default, so that generated types say "may be absent", not "may be null"."""
+    schema.pop("default", None)
+    kinds = schema.pop("anyOf", None)
+    if kinds:
+        schema.update(next(kind for kind in kinds if kind.get("type") != "null"))
+
+
 class FieldError(BaseModel):
     loc: list[str | int] = Field(examples=[["body", "name"]])
     msg: str = Field(examples=["String should have at most 256 characters"])
@@ -236,8 +247,14 @@ class Problem(BaseModel):
     title: str = Field(examples=["Conflict"])
     status: int = Field(examples=[409])
     detail: str = Field(examples=['an application named "billing" already exists'])
-    sqlstate: str | None = Field(default=None, description="The database's SQLSTATE, when it raised the error.")
-    errors: list[FieldError] | None = Field(default=None, description="What failed validation, for a 400.")
+    sqlstate: str | None = Field(
+        default=None,
+        description="The database's SQLSTATE, when it raised the error.",
+        json_schema_extra=_left_out_when_none,
+    )
+    errors: list[FieldError] | None = Field(
+        default=None, description="What failed validation, for a 400.", json_schema_extra=_left_out_when_none
+    )
 
 
 class Status(BaseModel):
@@ -245,5 +262,7 @@ class Status(BaseModel):
 
     status: str = Field(examples=["ready"], description="`ok` (liveness); `ready` or `degraded` (readiness)")
     problems: list[str] | None = Field(
-        default=None, examples=[["the primary cannot be reached: reads are served by standbys, writes answer 503"]]
+        default=None,
+        examples=[["the primary cannot be reached: reads are served by standbys, writes answer 503"]],
+        json_schema_extra=_left_out_when_none,
     )

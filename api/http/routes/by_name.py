@@ -48,10 +48,14 @@ async def _by_name(request: Request) -> Response:
             raise NotFound("Not Found")
 
 
+_NO_APPLICATION = {"detail": 'no application is named "billing"', "sqlstate": "P0002"}
+_NO_CONFIGURATION = {"detail": 'application "billing" has no configuration named "production"', "sqlstate": "P0002"}
+
+
 @router.get(
     "/{application_name}",
     response_model=Application,
-    responses=revalidated() | problems(400, 404, 503),
+    responses=revalidated() | problems(400, 404, 503, examples={404: _NO_APPLICATION}),
     openapi_extra=GET_PARAMETERS,
 )
 async def get_application_by_name(application_name: str, request: Request) -> Response:
@@ -62,7 +66,10 @@ async def get_application_by_name(application_name: str, request: Request) -> Re
 @router.get(
     "/{application_name}/configurations/{configuration_name}",
     response_model=Configuration,
-    responses=revalidated() | problems(400, 404, 503, s404="No application, or no configuration, of that name"),
+    responses=revalidated()
+    | problems(
+        400, 404, 503, s404="No application, or no configuration, of that name", examples={404: _NO_CONFIGURATION}
+    ),
     openapi_extra=GET_PARAMETERS,
 )
 async def get_configuration_by_name(application_name: str, configuration_name: str, request: Request) -> Response:

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AfterValidator
 
 from api.http.responses import JsonText
-from api.schema.models import MAX_NAME_LENGTH, UlidText, storable_or_none
+from api.schema.models import MAX_NAME_LENGTH, NO_NUL, UlidText, storable_or_none
 
 # Rows per database call while streaming a whole list: large enough that the round trips do not
 # dominate; and the bytes at which a page stops however few rows it has (configurations take up
@@ -27,7 +27,12 @@ Limit = Annotated[
 After = Annotated[UlidText | None, Query(description="Only what comes after this id (keyset pagination).")]
 NameFilter = Annotated[
     str | None,
-    Query(min_length=1, max_length=MAX_NAME_LENGTH, description="Only the one with exactly this name."),
+    Query(
+        min_length=1,
+        max_length=MAX_NAME_LENGTH,
+        description="Only the one with exactly this name.",
+        json_schema_extra={"pattern": NO_NUL},  # as names are documented: a NUL is a 400
+    ),
     AfterValidator(storable_or_none),
 ]
 
