@@ -13,7 +13,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.http.middleware.request_log import CLIENT_ID
 from api.http.problems import MEDIA_TYPE as PROBLEM_MEDIA_TYPE
-from api.schema.models import Problem
+from api.schema.models import EVENT_PAYLOADS, Problem
 
 # Every response carries one (api.http.middleware.request_log).
 REQUEST_ID_HEADER = {
@@ -122,6 +122,9 @@ def _document(app: FastAPI) -> dict[str, Any]:
         problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(problem.pop("$defs", {}))
         components["Problem"] = problem
+        # What an event stream's events carry: no route returns them as a body, so FastAPI does not list them.
+        for model in EVENT_PAYLOADS:
+            components[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
         app.openapi_schema = schema
     return app.openapi_schema
 

@@ -257,6 +257,39 @@ class Problem(BaseModel):
     )
 
 
+class SubscribedEvent(BaseModel):
+    """The `data` of an event stream's first event, `subscribed`: the application as it was then."""
+
+    application_id: str = Field(examples=[APPLICATION_ID])
+    etag: str = Field(description="The application's ETag when the stream began.")
+
+
+class ChangeEvent(BaseModel):
+    """The `data` of a `created`, `updated` or `deleted` event: a change, as it committed."""
+
+    id: str = Field(examples=[CONFIGURATION_ID], description="What changed.")
+    etag: str | None = Field(
+        default=None, description="Its new ETag; absent on a delete.", json_schema_extra=_left_out_when_none
+    )
+    action: str = Field(json_schema_extra={"enum": ["created", "updated", "deleted"]})
+    entity: str = Field(json_schema_extra={"enum": ["application", "configuration"]})
+    application_id: str = Field(examples=[APPLICATION_ID], description="Its application (its own id for one).")
+    application_etag: str | None = Field(
+        default=None,
+        description="A configuration created or deleted: its application's new ETag.",
+        json_schema_extra=_left_out_when_none,
+    )
+
+
+class ResyncEvent(BaseModel):
+    """The `data` of a `resync` event: changes may have been missed; read the application again."""
+
+    reason: str
+
+
+EVENT_PAYLOADS = (SubscribedEvent, ChangeEvent, ResyncEvent)
+
+
 class Status(BaseModel):
     """What a probe answers when the service can serve: `ready`, or `degraded` with what is wrong."""
 

@@ -13,6 +13,9 @@ from api.etags import etag
 
 # Events queued for a client that reads slower than they come, before it is sent `resync` instead.
 MAX_QUEUED_EVENTS = 1000
+# What the stream asks an EventSource to wait before it reconnects, in ms (its own default is 3 s
+# in some browsers, 5 s in others): a reconnect after a server restart, at once but not in a loop.
+RETRY_MS = 2000
 
 
 @dataclass(eq=False, slots=True)
@@ -46,7 +49,9 @@ def send(stream: Stream, event: str | None) -> None:
 async def events(stream: Stream, application: str, heartbeat_seconds: float) -> AsyncIterator[str]:
     """The stream's text/event-stream: `subscribed` with the application's ETag as it was read
     (`application`, its JSON text), then its events as they come, and a comment when idle."""
-    yield sse("subscribed", json.dumps({"application_id": stream.application_id, "etag": etag(application)}))
+    yield f"retry: {RETRY_MS}\n" + sse(
+        "subscribed", json.dumps({"application_id": stream.application_id, "etag": etag(application)})
+    )
     while True:
         try:
             event = await asyncio.wait_for(stream.queue.get(), heartbeat_seconds)

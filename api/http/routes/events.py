@@ -17,16 +17,30 @@ router = APIRouter(prefix="/applications", tags=["watch"])
 
 EVENT_STREAM = {
     200: {
-        "description": "A `text/event-stream` of the application's changes; held open.",
+        "description": "A `text/event-stream` of the application's changes, held open: read it with an SSE "
+        "client (EventSource), not as one body. Each event's `data` is JSON: `subscribed` a SubscribedEvent, "
+        "`created`/`updated`/`deleted` a ChangeEvent, `resync` a ResyncEvent. Close the stream on the "
+        "application's own `deleted`: it ends there, and a reconnect would be a 404.",
         "content": {
             "text/event-stream": {
-                # One event, as an SSE parser hands it over; `data` is JSON text.
-                "schema": {
+                # Text, so that a generated client does not parse the stream as one JSON document; what
+                # each event carries is in the components, named by x-events (and OpenAPI 3.2's itemSchema).
+                "schema": {"type": "string"},
+                "x-events": {
+                    "subscribed": {"$ref": "#/components/schemas/SubscribedEvent"},
+                    "created": {"$ref": "#/components/schemas/ChangeEvent"},
+                    "updated": {"$ref": "#/components/schemas/ChangeEvent"},
+                    "deleted": {"$ref": "#/components/schemas/ChangeEvent"},
+                    "resync": {"$ref": "#/components/schemas/ResyncEvent"},
+                },
+                "itemSchema": {
                     "type": "object",
                     "required": ["event", "data"],
                     "properties": {
                         "event": {"enum": ["subscribed", "created", "updated", "deleted", "resync"]},
                         "data": {"type": "string", "contentMediaType": "application/json"},
+                        "id": {"type": "string"},
+                        "retry": {"type": "integer"},
                     },
                 },
                 "example": 'event: updated\ndata: {"id": "01J5ZK3V8M2Q4R6T8W0Y2A4C6E", "etag": "\\"…\\"", '
