@@ -21,6 +21,12 @@ class Full(ServiceUnavailable):
 
     retry_after_seconds = RETRY_AFTER_SECONDS
 
+    @property
+    def headers(self) -> dict[str, str]:
+        # The connection is closed too: refused clients that kept theirs open would hold, between
+        # them, the descriptors the bound keeps free.
+        return super().headers | {"Connection": "close"}
+
 
 class Admission:
     """At most `total` watchers, and `per_client` of them from one client address."""

@@ -30,7 +30,8 @@ def test_a_bound_in_all_and_per_client():
     admission.give_back("a")
     admission.take("c")
 
-    assert one_client_full.value.status == 503 and one_client_full.value.headers == {"Retry-After": "5"}
+    assert one_client_full.value.status == 503
+    assert one_client_full.value.headers == {"Retry-After": "5", "Connection": "close"}
     assert admission.held == 3 and len(refusals) == 2
 
 
@@ -66,14 +67,14 @@ def test_streams_past_the_bound_under_a_low_open_files_limit_are_503_and_health_
         server.wait(30)
 
     assert statuses.count(200) == 268 and statuses.count(503) == 320 - 268
-    assert retry_after == {"5"}
+    assert retry_after == {("5", "close")}  # and closed: refused clients hold no descriptor either
     assert healthy  # every health check while they were held
     assert value(samples, "appconfig_watchers_capacity") == 268
     assert value(samples, "appconfig_watchers_refused_total") == 320 - 268
     assert "Too many open files" not in (tmp_path / "api.log").read_text()
 
 
-async def open_streams(base: str, app_id: str, count: int) -> tuple[list[int], set[str], bool]:
+async def open_streams(base: str, app_id: str, count: int) -> tuple[list[int], set[tuple], bool]:
     """`count` event streams held at once from one client: their statuses (an error, a reset, is
     raised), the Retry-After of the refused, and whether /healthz answered while all were held."""
     limits = httpx.Limits(max_connections=count + 10, max_keepalive_connections=0)
@@ -84,7 +85,9 @@ async def open_streams(base: str, app_id: str, count: int) -> tuple[list[int], s
             opened.append(await client.send(request, stream=True))
         try:
             healthy = all([(await client.get("/healthz")).status_code == 200 for _ in range(5)])
-            retry_after = {r.headers.get("retry-after") for r in opened if r.status_code == 503}
+            retry_after = {
+                (r.headers.get("retry-after"), r.headers.get("connection")) for r in opened if r.status_code == 503
+            }
             return [r.status_code for r in opened], retry_after, healthy
         finally:
             for response in opened:
