@@ -41,6 +41,9 @@ class HeldResponses:
         if wait is None:
             return
         scope[UNTIMED] = True  # its duration is the client's wait
+        # What the wait needs of the request (its If-None-Match) the hub holds; the request's head
+        # is not needed again, and is not kept for as long as the client waits.
+        scope["headers"] = []
         # A client that goes away (a proxy's shorter timeout) stops waiting at once, not at its wait's end.
         gone = asyncio.ensure_future(self._until_disconnected(receive, wait))
         try:
