@@ -58,10 +58,15 @@ class Store:
         """Up to `limit` applications after `after`, each as JSON text."""
         return await translated(self._reads.fetch_values("SELECT app_list(%s, %s, %s)", (after, limit, name)))
 
-    async def config_list(self, application_id: str, after: str | None, limit: int, name: str | None) -> list[str]:
-        """Up to `limit` of the application's configurations after `after`, each as JSON text."""
+    async def config_list(
+        self, application_id: str, after: str | None, limit: int, name: str | None, max_bytes: int | None = None
+    ) -> list[str]:
+        """Up to `limit` of the application's configurations after `after`, each as JSON text, and no
+        more once they take `max_bytes`."""
         return await translated(
-            self._reads.fetch_values("SELECT config_list(%s, %s, %s, %s)", (application_id, after, limit, name))
+            self._reads.fetch_values(
+                "SELECT config_list(%s, %s, %s, %s, %s)", (application_id, after, limit, name, max_bytes)
+            )
         )
 
     def pages(self) -> "Pages":

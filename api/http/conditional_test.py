@@ -82,3 +82,23 @@ def test_if_none_match_on_a_put_goes_ahead_when_the_resource_has_changed(client)
     put = client.put(path, json={"name": "third"}, headers={"If-None-Match": created.headers["ETag"]})
 
     assert put.status_code == 200 and put.json()["name"] == "third"
+
+
+def test_a_page_of_large_configurations_stops_at_its_bytes_and_links_on(client, monkeypatch):
+    from api.http.routes import listing
+
+    monkeypatch.setattr(listing, "PAGE_BYTES", 3000)
+    app = client.post(APPS, json={"name": "large"}).json()["id"]
+    made = [
+        client.post(CONFIGS, json={"application_id": app, "name": f"c{n}", "config": {"x": "y" * 1000}}).json()["id"]
+        for n in range(5)
+    ]
+    seen, path = [], f"{APPS}/{app}/configurations?limit=100"
+    while path:
+        page = client.get(path)
+        assert len(page.json()) <= 3  # 1,100 bytes each: the row that reaches 3,000 is the last
+        seen += [c["id"] for c in page.json()]
+        link = page.headers.get("link")
+        path = link[1 : link.index(">")] if link else None
+
+    assert seen == sorted(made)

@@ -39,6 +39,9 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.max_head_bytes, self.head_timeout = max_head_bytes, head_timeout
         self._head_bytes = 0
+        # Bytes received while a head is outstanding (None once it is complete): httptools hands a
+        # header over only once its line has ended, so one endless line is counted here.
+        self._raw_head: int | None = 0
         self.head_since: float | None = None  # when the head being waited for was first due
         self._refused = False
 
@@ -51,12 +54,18 @@ class BoundedHeadProtocol(HttpToolsProtocol):
             _sweeps[self.loop] = self.loop.create_task(_sweep(self.connections, every), name="request-heads")
 
     def data_received(self, data: bytes) -> None:
-        if not self._refused:  # the parser's callbacks for the rest of a refused head do nothing
-            super().data_received(data)
+        if self._refused:  # the parser's callbacks for the rest of a refused head do nothing
+            return
+        if self._raw_head is not None:
+            self._raw_head += len(data)
+        super().data_received(data)
+        if self._raw_head is not None and self._raw_head > self.max_head_bytes:
+            self._too_large()  # the head is not complete even after all these bytes
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._head_bytes = 0
+        self._raw_head = 0
         if self.head_since is None:  # a pipelined request
             self.head_since = self.loop.time()
 
@@ -78,11 +87,21 @@ class BoundedHeadProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self.head_since = None
+        self._raw_head = None
         super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._refused:
+            super().on_message_complete()
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         self.head_since = self.loop.time()  # the next request's head, if one comes
+        self._raw_head = 0
 
     def too_slow(self, now: float) -> bool:
         """Whether the head waited for has taken longer than allowed at `now`."""

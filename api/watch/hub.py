@@ -140,8 +140,7 @@ class Watchers:
         except TimeoutError:
             outcome = TIMEOUT
         finally:
-            self._leave(group, waiter)
-            self.admission.give_back(wait.client)
+            wait.release()
         if isinstance(outcome, Current):
             return outcome
         if isinstance(outcome, NotFound):  # deleted while waited on: each waiter raises its own
@@ -320,6 +319,14 @@ class Wait:
 
     async def answer(self) -> Current:
         return await self.hub._answer(self)
+
+    def release(self) -> None:
+        """Leave the group and give the watcher's place back; once, however the wait ended (an
+        answer, or the request failing before it was answered)."""
+        if self.group is not None:
+            self.hub._leave(self.group, self.waiter)
+            self.hub.admission.give_back(self.client)
+            self.group = None
 
     def abandon(self) -> None:
         """The client went away: stop waiting now."""

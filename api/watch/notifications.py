@@ -66,7 +66,7 @@ def parse(payload: str) -> Change | None:
     if not isinstance(fields, dict) or not fields.keys() <= FIELDS:
         return None
     entity, action = fields.get("entity"), fields.get("action")
-    if entity not in ENTITIES or action not in ACTIONS:
+    if not isinstance(entity, str) or not isinstance(action, str) or entity not in ENTITIES or action not in ACTIONS:
         return None
     if not all(isinstance(fields.get(name), str) and ULID.fullmatch(fields[name]) for name in ("id", "application_id")):
         return None

@@ -17,7 +17,7 @@ RETURN (
   )
   SELECT CASE
            WHEN p_max_bytes IS NULL OR octet_length(page.whole::text) <= p_max_bytes THEN page.whole
-           ELSE (SELECT json_agg(cut.application ORDER BY cut.n)
+           ELSE (SELECT coalesce(json_agg(cut.application ORDER BY cut.n), '[]'::json)
                    FROM (SELECT l.application, l.n,
                                 sum(octet_length(l.application::text)) OVER (ORDER BY l.n)
                                   - octet_length(l.application::text) AS before

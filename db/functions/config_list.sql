@@ -25,8 +25,9 @@ BEGIN
     RAISE EXCEPTION 'application % does not exist', v_application_id
       USING ERRCODE = 'no_data_found', HINT = 'List applications with app_list().';
   END IF;
-  -- Row by row, so that with p_max_bytes the rows past the budget are never read: a page of
-  -- configurations of up to 1 MiB each stays a few MiB whatever p_limit allows.
+  -- Row by row, so that with p_max_bytes the rows past the budget are not read (but for the few
+  -- the loop fetches ahead): a page of configurations of up to 1 MiB each stays a few MiB
+  -- whatever p_limit allows.
   FOR v_configuration IN
     SELECT jsonb_build_object(
              'id', c.id,

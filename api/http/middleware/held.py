@@ -36,7 +36,13 @@ class HeldResponses:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+        try:
+            await self.app(scope, receive, send)
+        except BaseException:
+            wait = scope.pop(Held.SCOPE_KEY, None) if scope["type"] == "http" else None
+            if wait is not None:
+                wait.release()  # never to be answered: its place goes back now
+            raise
         wait = scope.pop(Held.SCOPE_KEY, None) if scope["type"] == "http" else None
         if wait is None:
             return

@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from api.etags import Current
 from api.http.middleware.held import Held, HeldResponses
 
@@ -41,3 +43,26 @@ def test_a_held_request_lets_go_of_its_head_while_it_waits():
 
     assert wait.headers_while_waiting == []
     assert sent[0]["status"] == 200
+
+
+def test_a_wait_that_will_never_be_answered_gives_its_place_back():
+    released = []
+
+    class Failing:
+        if_none_match = '"a"'
+
+        def release(self) -> None:
+            released.append(True)
+
+    async def route(scope: dict, receive, send) -> None:
+        await Held(Failing())(scope, receive, send)
+        raise RuntimeError("after the route returned")
+
+    async def nothing(*args) -> None:
+        pass
+
+    scope = {"type": "http", "method": "GET", "headers": []}
+    with pytest.raises(RuntimeError):
+        asyncio.run(HeldResponses(route)(scope, nothing, nothing))
+
+    assert released == [True] and Held.SCOPE_KEY not in scope

@@ -125,9 +125,9 @@ async def list_configurations(
     """The application's configurations, whole, ordered by id: all of them, streamed, or one page when
     `limit` is given (with a `Link` to the next); `name` keeps only the one with that name."""
     if limit is not None:
-        rows = await store(request).config_list(application_id, after, limit + 1, name)
+        rows = await store(request).config_list(application_id, after, limit + 1, name, listing.PAGE_BYTES)
         path = path_to(request, "list_configurations", application_id=application_id)
-        return one_page(rows, limit, path, {"name": name})
+        return one_page(rows, limit, path, {"name": name}, listing.PAGE_BYTES)
 
     pages = store(request).pages()
 

@@ -47,10 +47,14 @@ LINK = {
 Page = tuple[str, str | None]
 
 
-def one_page(rows: list[str], limit: int, path: str, query: dict[str, str | None]) -> JsonText:
-    """`rows` (fetched with `limit + 1`) as a JSON array, with a Link to the next page when more follow."""
+def one_page(
+    rows: list[str], limit: int, path: str, query: dict[str, str | None], max_bytes: int | None = None
+) -> JsonText:
+    """`rows` (fetched with `limit + 1`, and stopped at `max_bytes` if given) as a JSON array, with a
+    Link to the next page when more follow, or may: a page stopped by its bytes links on after its last."""
     headers = {}
-    if len(rows) > limit:
+    cut_short = max_bytes is not None and len(rows) <= limit and sum(len(row) for row in rows) >= max_bytes
+    if len(rows) > limit or (cut_short and rows):
         rows = rows[:limit]
         # A relative reference (RFC 8288 allows it): never the client's Host header.
         next_query = {k: v for k, v in query.items() if v is not None} | {"limit": limit, "after": last_id(rows[-1])}
