@@ -6,12 +6,10 @@ import re
 import shutil
 import signal
 import subprocess
-import time
 
-import httpx
 import pytest
 
-from devtools.api_process import free_port
+from devtools.api_process import free_port, wait_until_serving
 from settings import PROJECT_ROOT
 
 MAKEFILE = (PROJECT_ROOT / "Makefile").read_text()
@@ -58,14 +56,7 @@ def test_make_run_with_json_logs_writes_json_lines_only(migrated_dsn, tmp_path):
         server = subprocess.Popen(["make", "run"], cwd=PROJECT_ROOT, env=env, stdout=out, stderr=err,
                                   start_new_session=True)  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "stderr").read_text()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
+        wait_until_serving(f"http://127.0.0.1:{port}", server, tmp_path / "stderr", timeout=60)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -208,7 +208,9 @@ DESCRIPTOR_RESERVE = 128
 
 def _admission(settings: Settings, metrics: Metrics | None) -> Admission:
     """How many watchers this process takes: MAX_WATCHERS, or what its open-files limit leaves."""
-    pools = settings.pool_max_size * (1 + 2 * len(settings.read_urls)) + (1 if settings.read_urls else 0)
+    # The primary's pool, each standby's and its lag check's, and the primary's lag check.
+    standbys = len(settings.read_urls)
+    pools = settings.pool_max_size * (1 + standbys) + standbys + (1 if standbys else 0)
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     total = settings.max_watchers or max(1, soft - DESCRIPTOR_RESERVE - pools)
     per_client = settings.max_watchers_per_client or max(1, total // 4)

@@ -8,7 +8,6 @@
 
 import os
 import re
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -150,16 +149,6 @@ def serving(dsn: str, log: Path, *, command: tuple[str, ...] = ("-m", "api"), **
         yield api
     finally:
         api.stop()
-
-
-def raise_open_files_limit() -> None:
-    """The client's end of every watcher is a socket too: take all the open files the hard limit allows."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-        except (ValueError, OSError) as exc:
-            stage(f"  the open files limit stays {soft}: {exc}")
 
 
 class PgBouncer:

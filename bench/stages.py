@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg2
 
+from api.server.process import raise_open_files_limit
 from bench import tricks
 from bench.harness import (
     Cluster,
@@ -20,7 +21,6 @@ from bench.harness import (
     cpu_seconds,
     on_the_same_cpu,
     prepare,
-    raise_open_files_limit,
     rss_kb,
     seed_list,
     seed_main,

@@ -26,13 +26,13 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
+from api.server.process import raise_open_files_limit
 from bench.harness import (
     database_server,
     machine,
     now,
     on_the_same_cpu,
     prepare,
-    raise_open_files_limit,
     seed_main,
     serving,
     sql,

@@ -19,6 +19,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_serving(base: str, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    """Return once `process` answers /healthz at `base`; RuntimeError, with its log, if it exits or
+    `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise RuntimeError(f"the API did not start: {log.read_text()}")
+
+
 class ApiProcess:
     """The API on `dsn`, serving on a free port with `settings` as its environment; its output goes to `log`.
 
@@ -42,17 +55,11 @@ class ApiProcess:
         env = {**os.environ, "DATABASE_URL": dsn, "PORT": str(self.port), **settings}
         with log.open("w") as sink:
             self.process = subprocess.Popen([sys.executable, *command], env=env, stdout=sink, stderr=sink, cwd=cwd)
-        deadline = time.monotonic() + start_timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz").status_code == 200:
-                    return
-            except httpx.TransportError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the API did not start: {log.read_text()}")
+        try:
+            wait_until_serving(self.base, self.process, log, start_timeout)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """SIGTERM, as an orchestrator stops it, and wait for the exit."""

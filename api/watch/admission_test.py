@@ -6,13 +6,12 @@ import os
 import resource
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
 
 from api.watch.admission import Admission, Full
-from devtools.api_process import free_port
+from devtools.api_process import free_port, wait_until_serving
 from settings import PROJECT_ROOT
 from testing.scrape import scrape, value
 
@@ -51,14 +50,7 @@ def test_streams_past_the_bound_under_a_low_open_files_limit_are_503_and_health_
                                   preexec_fn=low_limit)  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "api.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
+        wait_until_serving(base, server, tmp_path / "api.log")
         app_id = httpx.post(f"{base}/api/v1/applications", json={"name": "watched"}).json()["id"]
         statuses, retry_after, healthy = asyncio.run(open_streams(base, app_id, 320))
         samples = scrape(base)
