@@ -1,7 +1,8 @@
 """What a notification on `appconfig_changes` says, read with suspicion: any role may NOTIFY.
 
-A change names its entity (`application` or `configuration`), its action (`created`,
-`updated`, `deleted`), its id and its application's id, and the new ETags (db/README.md).
+A change names its revision, its entity (`application` or `configuration`), its action
+(`created`, `updated`, `deleted`), its id and its application's id, and the new ETags
+(db/README.md).
 `parse()` takes only that, each field checked for its form; anything else, or anything more,
 is not a change. What reaches a client is written again from the checked fields alone.
 
@@ -22,13 +23,16 @@ ACTIONS = frozenset({"created", "updated", "deleted"})
 # Ids as the functions write them: canonical ULIDs. ETags as app_private.etag() writes them.
 ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 ETAG = re.compile(r'"[0-9a-f]{32}"')
-FIELDS = frozenset({"entity", "action", "id", "application_id", "etag", "application_etag"})
+FIELDS = frozenset({"revision", "entity", "action", "id", "application_id", "etag", "application_etag"})
+# Revisions are bigint sequence numbers.
+MAX_REVISION = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
 class Change:
     """A change as a writing function announced it, every field checked."""
 
+    revision: int
     entity: str
     action: str
     id: str
@@ -38,10 +42,11 @@ class Change:
 
     def event_data(self) -> str:
         """The change as an event's JSON text, in the order jsonb writes its keys."""
-        fields: dict[str, str] = {"id": self.id}
+        fields: dict[str, str | int] = {"id": self.id}
         if self.etag is not None:
             fields["etag"] = self.etag
-        fields |= {"action": self.action, "entity": self.entity, "application_id": self.application_id}
+        fields |= {"action": self.action, "entity": self.entity, "revision": self.revision}
+        fields["application_id"] = self.application_id
         if self.application_etag is not None:
             fields["application_etag"] = self.application_etag
         return json.dumps(fields)
@@ -65,6 +70,9 @@ def parse(payload: str) -> Change | None:
         return None
     if not isinstance(fields, dict) or not fields.keys() <= FIELDS:
         return None
+    revision = fields.get("revision")
+    if type(revision) is not int or not 0 < revision <= MAX_REVISION:  # bool is an int, but not one
+        return None
     entity, action = fields.get("entity"), fields.get("action")
     if not isinstance(entity, str) or not isinstance(action, str) or entity not in ENTITIES or action not in ACTIONS:
         return None
@@ -78,7 +86,7 @@ def parse(payload: str) -> Change | None:
     announces_application = entity == "configuration" and action != "updated"
     if (application_etag is not None and not announces_application) or not _etag_or_none(application_etag):
         return None
-    return Change(entity, action, fields["id"], fields["application_id"], etag, application_etag)
+    return Change(revision, entity, action, fields["id"], fields["application_id"], etag, application_etag)
 
 
 def _etag_or_none(value: object) -> bool:

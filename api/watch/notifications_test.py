@@ -12,7 +12,8 @@ TAG = '"' + "ab" * 16 + '"'
 
 
 def payload(**fields) -> str:
-    base = {"id": CONFIG, "etag": TAG, "action": "updated", "entity": "configuration", "application_id": APP}
+    base = {"id": CONFIG, "etag": TAG, "action": "updated", "entity": "configuration", "revision": 7}
+    base["application_id"] = APP
     return json.dumps({k: v for k, v in (base | fields).items() if v is not None})
 
 
@@ -20,7 +21,7 @@ def test_what_the_functions_send_is_a_change_and_is_written_again_as_sent():
     created = payload(action="created", application_etag=TAG)
     deleted = payload(entity="application", action="deleted", id=APP, etag=None)
 
-    assert parse(payload()) == Change("configuration", "updated", CONFIG, APP, TAG)
+    assert parse(payload()) == Change(7, "configuration", "updated", CONFIG, APP, TAG)
     assert parse(created).event_data() == created
     assert parse(deleted).event_data() == deleted
     assert parse(payload()).keys() == {("configuration", CONFIG)}
@@ -42,6 +43,13 @@ def test_what_the_functions_send_is_a_change_and_is_written_again_as_sent():
         payload(action="deleted"),  # a delete with one
         payload(action="renamed\nevent: x"),
         payload(entity="user"),
+        payload(revision=None),  # every change carries its revision
+        payload(revision=0),
+        payload(revision=-3),
+        payload(revision=2**63),
+        payload(revision=7.0),
+        payload(revision="7"),
+        payload(revision=True),
         payload(extra="relayed as sent"),
         payload(application_etag=TAG),  # only a configuration's creation or deletion carries it
         payload(entity="application", id=APP, application_id=CONFIG),  # an application is its own

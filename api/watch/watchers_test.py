@@ -26,10 +26,12 @@ ETAG = '"' + "0" * 32 + '"'
 
 
 def change(action: str = "updated", **fields) -> str:
-    """A notification as app_private.notify_change sends it, with `fields` changed."""
+    """A notification as app_private.revision_record sends it, with `fields` changed."""
     etag = {} if action == "deleted" else {"etag": ETAG}
     return json.dumps(
-        {"entity": "application", "action": action, "id": APP_ID, "application_id": APP_ID} | etag | fields
+        {"revision": 1, "entity": "application", "action": action, "id": APP_ID, "application_id": APP_ID}
+        | etag
+        | fields
     )
 
 

@@ -9,7 +9,6 @@ DECLARE
   v_id constant text := CASE WHEN p_id IS NULL THEN app_private.ulid_generate() ELSE app_private.ulid_normalize(p_id) END;
   v_name constant text := app_private.field_check('name', p_name, 256, true);
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
-  v_application json;
 BEGIN
   -- ON CONFLICT instead of catching unique_violation: no subtransaction per call,
   -- and concurrent inserts of one name wait for each other, so exactly one wins.
@@ -25,13 +24,11 @@ BEGIN
       USING ERRCODE = 'unique_violation', CONSTRAINT = 'applications_name_key',
             HINT = 'Application names are unique: choose another name, or update the existing application.';
   END IF;
-  v_application := app_get(v_id);
-  PERFORM app_private.notify_change('application', 'created', v_id, v_id, v_application);
-  RETURN v_application;
+  RETURN app_get(v_id);
 END;
 $$;
 
 COMMENT ON FUNCTION app_create(text, text, text) IS
   'Creates an application and returns it as app_get() does; p_id is generated (a new ULID) when null. '
   'Raises 23505 when the name or id is taken, 22004/22023/22001 for a null, empty or over-long field, '
-  '22P02 when p_id is not a ULID. On commit, notifies channel appconfig_changes (see app_private.notify_change).';
+  '22P02 when p_id is not a ULID. Recorded as a revision, and notified on channel appconfig_changes at commit (see app_private.revision_record).';

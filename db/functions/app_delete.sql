@@ -20,11 +20,10 @@ BEGIN
             HINT = 'config_list() lists them and config_delete() deletes one.';
   END IF;
   DELETE FROM applications WHERE id = v_id;
-  PERFORM app_private.notify_change('application', 'deleted', v_id, v_id);
 END;
 $$;
 
 COMMENT ON FUNCTION app_delete(text, text, text) IS
   'Deletes application p_id, which must have no configurations left. p_if_match, when given, must match its '
   'current ETag, and p_if_none_match must not. Raises P0002 when it does not exist, 2BP01 while it has '
-  'configurations, PT412 when p_if_match does not match or p_if_none_match does, 22P02 when p_id is not a ULID. On commit, notifies channel appconfig_changes (see app_private.notify_change).';
+  'configurations, PT412 when p_if_match does not match or p_if_none_match does, 22P02 when p_id is not a ULID. Recorded as a revision, and notified on channel appconfig_changes at commit (see app_private.revision_record).';

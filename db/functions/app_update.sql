@@ -11,7 +11,6 @@ DECLARE
   v_id constant text := app_private.ulid_normalize(p_id);
   v_name constant text := app_private.field_check('name', p_name, 256, true);
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
-  v_application json;
 BEGIN
   PERFORM app_private.application_lock(v_id, p_if_match, p_if_none_match);
   -- A full replacement: a null p_comments clears the comments.
@@ -22,9 +21,7 @@ BEGIN
       USING ERRCODE = 'unique_violation', CONSTRAINT = 'applications_name_key',
             HINT = 'Application names are unique: choose another name.';
   END;
-  v_application := app_get(v_id);
-  PERFORM app_private.notify_change('application', 'updated', v_id, v_id, v_application);
-  RETURN v_application;
+  RETURN app_get(v_id);
 END;
 $$;
 
@@ -33,4 +30,4 @@ COMMENT ON FUNCTION app_update(text, text, text, text, text) IS
   'p_if_match, when given, must match its current ETag (If-Match: * or entity tags), and p_if_none_match must not '
   '(If-None-Match: * refuses what exists), both checked under the row lock. '
   'Raises P0002 when it does not exist, PT412 when p_if_match does not match or p_if_none_match does, 23505 when the name is taken, '
-  '22004/22023/22001/22P02 for bad input. On commit, notifies channel appconfig_changes (see app_private.notify_change).';
+  '22004/22023/22001/22P02 for bad input. Recorded as a revision, and notified on channel appconfig_changes at commit (see app_private.revision_record).';

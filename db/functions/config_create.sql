@@ -17,7 +17,6 @@ DECLARE
   v_name constant text := app_private.field_check('name', p_name, 256, true);
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
   v_config constant jsonb := app_private.config_check(p_config);
-  v_configuration json;
 BEGIN
   -- Checked first for a message that names the application; the foreign key
   -- still guards the insert.
@@ -39,13 +38,11 @@ BEGIN
       USING ERRCODE = 'unique_violation', CONSTRAINT = 'configurations_unique_name_per_app',
             HINT = 'Configuration names are unique within an application: choose another name.';
   END IF;
-  v_configuration := config_get(v_id);
-  PERFORM app_private.notify_change('configuration', 'created', v_id, v_application_id, v_configuration);
-  RETURN v_configuration;
+  RETURN config_get(v_id);
 END;
 $$;
 
 COMMENT ON FUNCTION config_create(text, text, jsonb, text, text) IS
   'Creates a configuration of application p_application_id and returns it as config_get() does; p_id is '
   'generated when null. Raises 23503 when the application does not exist, 23505 when the name is taken '
-  'within it (or the id is taken), 22023 when p_config is not a JSON object, 54000 when it is over 1 MiB as JSON text, 22004/22001/22P02 for bad input. On commit, notifies channel appconfig_changes (see app_private.notify_change).';
+  'within it (or the id is taken), 22023 when p_config is not a JSON object, 54000 when it is over 1 MiB as JSON text, 22004/22001/22P02 for bad input. Recorded as a revision, and notified on channel appconfig_changes at commit (see app_private.revision_record).';

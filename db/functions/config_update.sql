@@ -19,7 +19,6 @@ DECLARE
   v_comments constant text := app_private.field_check('comments', p_comments, 1024, false);
   v_config constant jsonb := app_private.config_check(p_config);
   v_current_application_id text;
-  v_configuration json;
 BEGIN
   v_current_application_id := app_private.configuration_lock(v_id, p_if_match, p_if_none_match);
   -- A configuration never moves: p_application_id may only confirm the current one.
@@ -36,9 +35,7 @@ BEGIN
       USING ERRCODE = 'unique_violation', CONSTRAINT = 'configurations_unique_name_per_app',
             HINT = 'Configuration names are unique within an application: choose another name.';
   END;
-  v_configuration := config_get(v_id);
-  PERFORM app_private.notify_change('configuration', 'updated', v_id, v_current_application_id, v_configuration);
-  RETURN v_configuration;
+  RETURN config_get(v_id);
 END;
 $$;
 
@@ -46,4 +43,4 @@ COMMENT ON FUNCTION config_update(text, text, jsonb, text, text, text, text) IS
   'Replaces the name, comments (null clears them) and config of configuration p_id; returns it as '
   'config_get() does. p_application_id, when given, must be its current application. Raises P0002 when it '
   'does not exist, PT412 when p_if_match (If-Match: * or entity tags) does not match its current ETag or p_if_none_match (If-None-Match: * refuses what exists) does (both checked under the row lock), 22023 when p_application_id differs or p_config is not an object, 54000 when p_config is over 1 MiB as JSON text, 23505 when the name is '
-  'taken within the application, 22004/22001/22P02 for bad input. On commit, notifies channel appconfig_changes (see app_private.notify_change).';
+  'taken within the application, 22004/22001/22P02 for bad input. Recorded as a revision, and notified on channel appconfig_changes at commit (see app_private.revision_record).';

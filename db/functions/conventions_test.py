@@ -29,14 +29,15 @@ CONDITIONS = {
 
 def test_every_function_pins_search_path_states_volatility_and_has_a_comment(rows):
     deployed = rows(
-        "SELECT n.nspname, p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc'), p.prosecdef"
+        "SELECT n.nspname, p.proname, p.provolatile, p.proconfig, obj_description(p.oid, 'pg_proc'), p.prosecdef,"
+        "       p.prorettype = 'trigger'::regtype"
         "  FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname IN ('public', 'app_private')"
     )
     assert {(schema, name) for schema, name, *_ in deployed} == {
         ("app_private" if path.parent.name == "app_private" else "public", path.stem) for path in FILES
     }
-    for schema, name, volatility, config, comment, security_definer in deployed:
+    for schema, name, volatility, config, comment, security_definer, is_trigger in deployed:
         assert config == ["search_path=pg_catalog, public, pg_temp"], name
         assert comment and len(comment) > 40, name
         if name.endswith(("_get", "_list")):
@@ -44,7 +45,8 @@ def test_every_function_pins_search_path_states_volatility_and_has_a_comment(row
         if name.endswith(("_create", "_update")):
             assert volatility == "v", f"{name} writes: VOLATILE"
         # The API's role may not touch the tables: what reaches them runs as the owner.
-        if schema == "public":
+        # A trigger fires for whoever writes the table, and records the revision as the owner.
+        if schema == "public" or is_trigger:
             assert security_definer, f"{name}: SECURITY DEFINER"
         else:  # helpers run with their caller's rights, who is the owner already
             assert not security_definer, f"app_private.{name}: not SECURITY DEFINER"

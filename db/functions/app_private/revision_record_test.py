@@ -1,4 +1,5 @@
-"""Every write sends one notification on appconfig_changes, delivered at commit only."""
+"""Every write is recorded as a revision and sends one notification on appconfig_changes, carrying
+its revision number, delivered at commit only."""
 
 import json
 import select
@@ -17,6 +18,7 @@ CHANNEL = "appconfig_changes"
 def heard(migrated_dsn: str):
     """`heard(n)`: the payloads delivered since the last call, decoded, once `n` have come (or a few
     seconds have passed); `heard()` looks for a moment, to see that none came."""
+    revisions: list[int] = []  # what the payloads carried, in the order they came
     listener = psycopg2.connect(migrated_dsn)
     listener.autocommit = True
     with listener.cursor() as cur:
@@ -29,8 +31,10 @@ def heard(migrated_dsn: str):
             listener.poll()
         payloads = [json.loads(n.payload) for n in listener.notifies if n.channel == CHANNEL]
         listener.notifies.clear()
+        revisions.extend(payload.pop("revision") for payload in payloads)
         return payloads
 
+    heard.revisions = revisions
     yield heard
     listener.close()
 
@@ -72,6 +76,10 @@ def test_each_write_sends_what_changed_with_its_new_etag(db, call, heard):
 
     call("app_delete", app["id"])
     assert heard(1) == [{"entity": "application", "action": "deleted", "id": app["id"], "application_id": app["id"]}]
+
+    # Each carried its revision, the one the history records.
+    assert heard.revisions == sorted(set(heard.revisions)) and len(heard.revisions) == 6
+    assert [r["revision"] for r in reversed(call("config_revisions", configuration["id"]))] == heard.revisions[2:5]
 
 
 def test_nothing_is_sent_before_commit_nor_for_a_rollback_or_a_refused_write(db, call, sqlstate, heard):
