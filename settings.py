@@ -66,6 +66,23 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(
         default=15.0, gt=0, description="Seconds between the comment lines that keep an idle event stream open."
     )
+    revisions_keep: int = Field(
+        default=100,
+        ge=1,
+        description="Revisions kept of each application and configuration, however old (revisions_prune's p_keep).",
+    )
+    revisions_max_age_days: float = Field(
+        default=7.0,
+        ge=0,
+        description="Days every revision is kept, beyond REVISIONS_KEEP: how long a change-feed cursor or an "
+        "event stream's Last-Event-ID stays good.",
+    )
+    revisions_prune_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds between the prunings this process runs (one process at a time prunes). 0: never "
+        "(prune otherwise, e.g. with pg_cron calling revisions_prune()).",
+    )
     pool_min_size: int = Field(
         default=16, ge=1, description="Connections the pool opens at start-up (= POOL_MAX_SIZE: no opening under load)."
     )

@@ -21,6 +21,7 @@ from api.db.listener import Listener
 from api.db.pool import CallRecorder, Database
 from api.db.readiness import Readiness, reachable
 from api.db.replicas import Reads, Standby, where
+from api.db.retention import Pruner
 from api.http import openapi, problems
 from api.http.middleware.body_guard import BodyGuard
 from api.http.middleware.head import HeadAsGet
@@ -28,7 +29,7 @@ from api.http.middleware.held import HeldResponses
 from api.http.middleware.request_log import RequestLog
 from api.http.paths import index_paths
 from api.http.responses import JsonResponse
-from api.http.routes import applications, by_name, configurations, docs, events, health, scrape
+from api.http.routes import applications, by_name, changes, configurations, docs, events, health, history, scrape
 from api.observability.logs import configure_logging, stop_logging
 from api.observability.metrics import Metrics, version
 from api.observability.scrape import serve
@@ -76,6 +77,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 started.push_async_callback(reads.stop)
                 await reads.start()
                 app.state.store = Store(database, reads)
+                pruner = Pruner(
+                    app.state.store,
+                    settings.revisions_keep,
+                    settings.revisions_max_age_days * 86400,
+                    settings.revisions_prune_seconds,
+                )
+                pruner.start()
+                started.push_async_callback(pruner.stop)
                 app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
                 process.raise_open_files_limit()
                 admission = _admission(settings, metrics)
@@ -108,7 +117,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             {"name": "applications", "description": "Applications, by id, and their configurations."},
             {"name": "configurations", "description": "Configurations, by id."},
             {"name": "by name", "description": "What a consuming service asks for: by names, not ids."},
-            {"name": "watch", "description": "Being told of changes: an event stream (see also `wait` on GET)."},
+            {"name": "history", "description": "Every change as a revision: history, diff, revert and undelete."},
+            {
+                "name": "watch",
+                "description": "Being told of changes: the change feed, event streams (and `wait` on GET).",
+            },
             {"name": "health", "description": "Probes for an orchestrator."},
         ],
         default_response_class=JsonResponse,
@@ -144,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api.include_router(applications.router)
     api.include_router(configurations.router)
     api.include_router(events.router)
+    api.include_router(history.router)
+    api.include_router(changes.router)
     app.include_router(api)
     if metrics is not None and not settings.metrics_port:
         app.include_router(scrape.router)

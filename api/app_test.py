@@ -83,7 +83,7 @@ def test_openapi_documents_problems_and_not_422(client):
     assert all(op.get("description") for op in operations.values())
     assert "examples" in document["components"]["schemas"]["ApplicationIn"]
     # The documentation's order, although the probes are routed first.
-    assert [tag["name"] for tag in document["tags"]] == ["applications", "configurations", "by name", "watch", "health"]
+    assert [tag["name"] for tag in document["tags"]] == ["applications", "configurations", "by name", "history", "watch", "health"]
 
 
 def test_every_body_has_the_one_json_form_jsonb_writes(client):
@@ -122,16 +122,25 @@ def test_openapi_names_operations_and_schemas_for_generated_clients(client):
         "create_configuration",
         "delete_application",
         "delete_configuration",
+        "diff_application",
+        "diff_configuration",
         "get_application",
         "get_application_by_name",
+        "get_application_revision",
         "get_configuration",
         "get_configuration_by_name",
+        "get_configuration_revision",
         "healthz",
+        "list_application_revisions",
         "list_applications",
+        "list_changes",
+        "list_configuration_revisions",
         "list_configurations",
         "readyz",
         "replace_application",
         "replace_configuration",
+        "revert_application",
+        "revert_configuration",
         "stream_application_events",
     ]
     assert all(re.fullmatch(r"[A-Z][A-Za-z]+", name) for name in document["components"]["schemas"])

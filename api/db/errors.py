@@ -13,6 +13,7 @@ from api.schema.errors import (
     ApiError,
     BadRequest,
     Conflict,
+    Gone,
     InternalError,
     NotFound,
     PayloadTooLarge,
@@ -35,6 +36,7 @@ BROKEN = (psycopg2.OperationalError, psycopg2.InterfaceError)
 
 NOT_FOUND = "P0002"
 PRECONDITION_FAILED = "PT412"
+GONE = "PT410"
 
 # SQLSTATE -> error: exact codes first, then two-character classes. See db/README.md.
 SQLSTATE_ERRORS: dict[str, type[ApiError]] = {
@@ -42,6 +44,7 @@ SQLSTATE_ERRORS: dict[str, type[ApiError]] = {
     "23503": BadRequest,  # foreign_key_violation: the referenced application does not exist
     "2BP01": Conflict,  # dependent_objects_still_exist: an application that still has configurations
     PRECONDITION_FAILED: PreconditionFailed,  # ours: If-Match does not match the current ETag
+    GONE: Gone,  # ours: the change feed no longer holds every change after that cursor
     NOT_FOUND: NotFound,  # no_data_found
     "54000": PayloadTooLarge,  # program_limit_exceeded: a config over its size limit as stored
     "22": BadRequest,  # data exception: malformed id, bad JSON value, over-long or empty field

@@ -18,7 +18,7 @@ from api.db.errors import DATABASE_ERRORS, PRECONDITION_FAILED, sqlstate, transl
 from api.db.pool import Database
 from api.db.replicas import Pinned, Reads
 from api.etags import etag
-from api.schema.errors import PreconditionFailed
+from api.schema.errors import NotFound, PreconditionFailed
 
 APP_GET = "SELECT app_get(%s)"
 CONFIG_GET = "SELECT config_get(%s)"
@@ -66,6 +66,48 @@ class Store:
         return await translated(
             self._reads.fetch_values(
                 "SELECT config_list(%s, %s, %s, %s, %s)", (application_id, after, limit, name, max_bytes)
+            )
+        )
+
+    # -- history --------------------------------------------------------------------------------
+
+    async def app_revisions(self, application_id: str, before: int | None, limit: int) -> str:
+        """A JSON array of up to `limit` of the application's revisions before `before`, newest first."""
+        return await self._read("SELECT app_revisions(%s, %s, %s)", (application_id, before, limit), None)
+
+    async def config_revisions(self, configuration_id: str, before: int | None, limit: int) -> str:
+        return await self._read("SELECT config_revisions(%s, %s, %s)", (configuration_id, before, limit), None)
+
+    async def app_revision(self, application_id: str, revision: int) -> str:
+        """One revision of the application, with its state."""
+        return await self._read("SELECT app_revision(%s, %s)", (application_id, revision), None)
+
+    async def config_revision(self, configuration_id: str, revision: int) -> str:
+        return await self._read("SELECT config_revision(%s, %s)", (configuration_id, revision), None)
+
+    async def app_diff(self, application_id: str, from_revision: int, to_revision: int | None) -> str:
+        """The JSON Patch from one revision of the application to another (None: to its current state)."""
+        return await self._read("SELECT app_diff(%s, %s, %s)", (application_id, from_revision, to_revision), None)
+
+    async def config_diff(self, configuration_id: str, from_revision: int, to_revision: int | None) -> str:
+        return await self._read("SELECT config_diff(%s, %s, %s)", (configuration_id, from_revision, to_revision), None)
+
+    async def change_list(self, after: int | None, limit: int, application_id: str | None = None) -> str:
+        """A JSON array of up to `limit` changes after revision `after`, in order; on the primary,
+        which alone knows whether a cursor is beyond every revision (`Gone`)."""
+        return await translated(
+            self._primary.fetch_value("SELECT change_list(%s, %s, %s)", (after, limit, application_id), idempotent=True)
+        )
+
+    async def revision_latest(self) -> int:
+        """The newest revision, on the primary."""
+        return await translated(self._primary.fetch_value("SELECT revision_latest()", (), idempotent=True))
+
+    async def revisions_prune(self, keep: int, max_age_seconds: float, batch: int) -> tuple[int, int]:
+        """Prune the revisions past retention, up to `batch` of them; (looked at, deleted)."""
+        return await translated(
+            self._primary.fetch_row(
+                "SELECT * FROM revisions_prune(%s, make_interval(secs => %s), %s)", (keep, max_age_seconds, batch)
             )
         )
 
@@ -121,6 +163,25 @@ class Store:
             (CONFIG_GET, configuration_id),
         )
 
+    async def app_revert(
+        self, application_id: str, revision: int, if_match: str | None, if_none_match: str | None = None
+    ) -> str:
+        """Make the application as revision `revision` left it current again (recreated if deleted)."""
+        return await self._write(
+            "SELECT app_revert(%s, %s, %s, %s)",
+            (application_id, revision, if_match, if_none_match),
+            (APP_GET, application_id),
+        )
+
+    async def config_revert(
+        self, configuration_id: str, revision: int, if_match: str | None, if_none_match: str | None = None
+    ) -> str:
+        return await self._write(
+            "SELECT config_revert(%s, %s, %s, %s)",
+            (configuration_id, revision, if_match, if_none_match),
+            (CONFIG_GET, configuration_id),
+        )
+
     async def config_delete(
         self, configuration_id: str, if_match: str | None, if_none_match: str | None = None
     ) -> None:
@@ -145,7 +206,10 @@ class Store:
                 raise translate(exc) from exc
             failed = exc
         statement, resource_id = current
-        now = await translated(self._primary.fetch_value(statement, (resource_id,), idempotent=True))
+        try:
+            now = await translated(self._primary.fetch_value(statement, (resource_id,), idempotent=True))
+        except NotFound:  # If-Match on what no longer exists (a revert that would recreate it)
+            raise PreconditionFailed(failed.diag.message_primary, sqlstate=PRECONDITION_FAILED) from failed
         raise PreconditionFailed(failed.diag.message_primary, sqlstate=PRECONDITION_FAILED, etag=etag(now)) from failed
 
 

@@ -46,6 +46,13 @@ _EXAMPLES: dict[int, tuple[str, dict[str, Any]]] = {
             "sqlstate": "PT412",
         },
     ),
+    410: (
+        "The changes after that cursor are no longer all kept: read the resources again, then follow on",
+        {
+            "detail": "changes after revision 12 are no longer all kept: the oldest complete cursor is 340",
+            "sqlstate": "PT410",
+        },
+    ),
     413: ("Request body too large", {"detail": "The request body is larger than 1048576 bytes."}),
     415: ("Request body not JSON", {"detail": "Send the request body as JSON, with Content-Type: application/json."}),
     503: (

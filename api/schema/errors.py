@@ -4,6 +4,7 @@
      ├── BadRequest             400
      ├── NotFound               404
      ├── Conflict               409
+     ├── Gone                   410
      ├── PreconditionFailed     412, with the resource's current ETag when known
      ├── PayloadTooLarge        413
      ├── UnsupportedMediaType   415
@@ -50,6 +51,13 @@ class Conflict(ApiError):
 
     status = 409
     title = "Conflict"
+
+
+class Gone(ApiError):
+    """What the request asks for is no longer kept: read the resources again."""
+
+    status = 410
+    title = "Gone"
 
 
 class PreconditionFailed(ApiError):

@@ -225,7 +225,7 @@ class Configuration(BaseModel):
     config: Config
 
 
-def _left_out_when_none(schema: dict[str, Any]) -> None:
+def left_out_when_none(schema: dict[str, Any]) -> None:
     """A field a body leaves out rather than writes as null: in the document, not required, not
     nullable and without a default, so that generated types say "may be absent", not "may be null"."""
     schema.pop("default", None)
@@ -250,10 +250,10 @@ class Problem(BaseModel):
     sqlstate: str | None = Field(
         default=None,
         description="The database's SQLSTATE, when it raised the error.",
-        json_schema_extra=_left_out_when_none,
+        json_schema_extra=left_out_when_none,
     )
     errors: list[FieldError] | None = Field(
-        default=None, description="What failed validation, for a 400.", json_schema_extra=_left_out_when_none
+        default=None, description="What failed validation, for a 400.", json_schema_extra=left_out_when_none
     )
 
 
@@ -269,15 +269,16 @@ class ChangeEvent(BaseModel):
 
     id: str = Field(examples=[CONFIGURATION_ID], description="What changed.")
     etag: str | None = Field(
-        default=None, description="Its new ETag; absent on a delete.", json_schema_extra=_left_out_when_none
+        default=None, description="Its new ETag; absent on a delete.", json_schema_extra=left_out_when_none
     )
     action: str = Field(json_schema_extra={"enum": ["created", "updated", "deleted"]})
     entity: str = Field(json_schema_extra={"enum": ["application", "configuration"]})
+    revision: int = Field(examples=[42], description="Its revision, also the event's `id`.")
     application_id: str = Field(examples=[APPLICATION_ID], description="Its application (its own id for one).")
     application_etag: str | None = Field(
         default=None,
         description="A configuration created or deleted: its application's new ETag.",
-        json_schema_extra=_left_out_when_none,
+        json_schema_extra=left_out_when_none,
     )
 
 
@@ -297,5 +298,5 @@ class Status(BaseModel):
     problems: list[str] | None = Field(
         default=None,
         examples=[["the primary cannot be reached: reads are served by standbys, writes answer 503"]],
-        json_schema_extra=_left_out_when_none,
+        json_schema_extra=left_out_when_none,
     )

@@ -11,8 +11,12 @@ waiters of the same read (the same gateway method, the same arguments). A notifi
 group read once, and every waiter whose ETag that read no longer matches is answered
 with it: 10,000 watchers of one configuration cost one query.
 
-Notifications are not stored. When the listener's connection is lost, changes may be
-missed until it is back: then every group reads again and every stream gets `resync`.
+The change feed's long-polls (`changes_after`) wait for any change past their cursor, and each
+reads the feed again when one comes.
+
+Notifications are not stored (the revisions are: api.watch.streams replays them to a client
+that comes back). When the listener's connection is lost, changes may be missed until it is
+back: then every group and feed waiter reads again and every stream gets `resync`.
 A long-poll whose wait ends while that may have happened reads again too, rather than
 answering 304 on faith.
 """
@@ -74,6 +78,8 @@ class Watchers:
         self._recent: deque[tuple[int, frozenset[Key]]] = deque(maxlen=4096)
         self._sequence = 0
         self._tasks: set[asyncio.Task] = set()
+        # The change feed's long-polls: each one's wake-up, and the revision it waits to pass.
+        self._feed: dict[asyncio.Future, int] = {}
         self.listening = False
         self.outages = 0  # times the listener lost its connection
         self.closed = False
@@ -81,7 +87,7 @@ class Watchers:
     @property
     def waiting(self) -> int:
         """Long-polls waiting now."""
-        return sum(len(group.waiters) for group in self._groups.values())
+        return sum(len(group.waiters) for group in self._groups.values()) + len(self._feed)
 
     @property
     def capacity(self) -> int:
@@ -226,6 +232,40 @@ class Watchers:
         if group.waiters and group.stale and self._groups.get(group.read) is group:
             self._wake(group)
 
+    # -- the change feed ---------------------------------------------------------------------
+
+    async def changes_after(self, after: int, read: Callable[[], Awaitable[str]], seconds: float, client: str) -> str:
+        """The changes after revision `after` as `read()` finds them (a JSON array) as soon as there
+        are any, or none (`[]`) when `seconds` pass first. `Full` when `client` may hold no more watchers."""
+        self.admission.take(client)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        try:
+            while True:
+                # Registered before the read: a change committed after its snapshot wakes this one.
+                woken = loop.create_future()
+                self._feed[woken] = after
+                try:
+                    page = await read()
+                    remaining = deadline - loop.time()
+                    if page != "[]" or self.closed or remaining <= 0:
+                        return page
+                    try:
+                        await asyncio.wait_for(woken, remaining)
+                    except TimeoutError:
+                        # Once more: a change may have been missed while the listener was away.
+                        return await read()
+                finally:
+                    self._feed.pop(woken, None)
+        finally:
+            self.admission.give_back(client)
+
+    def _wake_feed(self, revision: int | None = None) -> None:
+        """Wake the feed's long-polls waiting to pass `revision` (None: all of them)."""
+        for woken, after in list(self._feed.items()):
+            if (revision is None or after < revision) and not woken.done():
+                woken.set_result(None)
+
     # -- event streams -----------------------------------------------------------------------
 
     def subscribe(self, application_id: str, client: str = "") -> Stream:
@@ -253,7 +293,7 @@ class Watchers:
             log.warning("ignored a notification that is not a change: %.200r", payload)
             return
         keys = change.keys()
-        event = streams.sse(change.action, change.event_data())
+        event = streams.change_event(change)
         self._sequence += 1
         self._recent.append((self._sequence, keys))
         for key in keys:
@@ -261,8 +301,9 @@ class Watchers:
                 self._wake(group)
         for stream in list(self._streams.get(change.application_id, ())):
             streams.send(stream, event)
-            if change.entity == "application" and change.action == "deleted":
+            if streams.ends(change):
                 streams.send(stream, None)
+        self._wake_feed(change.revision)
 
     def connected(self) -> None:
         """The listener listens (again): whatever changed while it did not is read again."""
@@ -272,7 +313,8 @@ class Watchers:
                 self._wake(group)
         for subscribed in list(self._streams.values()):
             for stream in list(subscribed):
-                streams.send(stream, RESYNC)
+                streams.send(stream, (0, RESYNC))
+        self._wake_feed()
 
     def disconnected(self) -> None:
         self.listening = False
@@ -292,6 +334,7 @@ class Watchers:
         for subscribed in list(self._streams.values()):
             for stream in list(subscribed):
                 streams.send(stream, None)
+        self._wake_feed()
 
 
 class Wait:

@@ -81,6 +81,7 @@ def test_a_change_made_in_psql_wakes_long_polls_by_id_and_by_name_and_reaches_th
                 assert response.status_code == 200 and response.json()["config"] == {"replicas": 5}
             change = json.loads(data)
             assert kind == "updated"
+            assert change.pop("revision") > 0
             assert change == {
                 "entity": "configuration",
                 "action": "updated",
@@ -123,7 +124,7 @@ def test_forged_notifications_from_psql_reach_no_stream_and_end_none(settings, m
     updates = [json.loads(data) for kind, data in received if kind == "updated"]
     assert updates == [
         {"id": updates[0]["id"], "etag": etag, "action": "updated", "entity": "application",
-         "application_id": updates[0]["id"]}
+         "revision": updates[0]["revision"], "application_id": updates[0]["id"]}
     ]  # fmt: skip
     assert {kind for kind, _ in received} <= {"created", "updated"}
 
@@ -362,11 +363,11 @@ def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resy
             # A stream whose client reads nothing: past the backlog, its events give way to one resync.
             stream = watchers.subscribe(app_id)
             for n in range(MAX_QUEUED_EVENTS + 5):
-                watchers.notify(json.dumps({"entity": "application", "action": "updated", "id": app_id,
-                                            "application_id": app_id, "etag": f'"{n:032x}"'}))  # fmt: skip
+                watchers.notify(json.dumps({"revision": n + 1, "entity": "application", "action": "updated",
+                                            "id": app_id, "application_id": app_id, "etag": f'"{n:032x}"'}))  # fmt: skip
             watchers.notify("not a change")  # logged and ignored
             queued = [stream.queue.get_nowait() for _ in range(stream.queue.qsize())]
-            assert queued[0] == RESYNC and len(queued) == 5
+            assert queued[0] == (0, RESYNC) and len(queued) == 5
             watchers.unsubscribe(stream)
             assert watchers.streaming == 0
 

@@ -68,6 +68,11 @@ def parse(payload: str) -> Change | None:
         fields = json.loads(payload, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         return None
+    return change_of(fields)
+
+
+def change_of(fields: object) -> Change | None:
+    """The change these decoded fields describe, if they are one; else None."""
     if not isinstance(fields, dict) or not fields.keys() <= FIELDS:
         return None
     revision = fields.get("revision")

@@ -1,21 +1,33 @@
 """Event streams: the changes of one application, queued for one client, as text/event-stream.
 
+Every change event carries its revision as its `id`. A stream starts at a revision: the newest
+when the client comes without `Last-Event-ID` (its first event, `subscribed`, says which), or the
+one it names when it comes back, from which what it missed is replayed out of the revisions
+table before the live events. Each event is sent at most once, in revision order: a live event
+at or below what the stream has sent is dropped.
+
 A client that reads slower than the changes come loses its backlog and is sent `resync`,
 so that one slow reader holds at most `MAX_QUEUED_EVENTS` events.
 """
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
 from api.etags import etag
+from api.watch.notifications import Change
 
-# Events queued for a client that reads slower than they come, before it is sent `resync` instead.
+# Events queued for a client that reads slower than they come, before it is sent `resync` instead;
+# also the most that are replayed to a client that comes back.
 MAX_QUEUED_EVENTS = 1000
 # What the stream asks an EventSource to wait before it reconnects, in ms (its own default is 3 s
 # in some browsers, 5 s in others): a reconnect after a server restart, at once but not in a loop.
 RETRY_MS = 2000
+
+# A queued event: its revision (0 for what is not a change, sent whatever the stream has sent)
+# and its text; None ends the stream.
+Event = tuple[int, str]
 
 
 @dataclass(eq=False, slots=True)
@@ -27,31 +39,56 @@ class Stream:
     queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(maxsize=MAX_QUEUED_EVENTS))
 
 
-def sse(event: str, data: str) -> str:
-    return f"event: {event}\ndata: {data}\n\n"
+def sse(event: str, data: str, event_id: int | None = None) -> str:
+    lines = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{lines}event: {event}\ndata: {data}\n\n"
 
 
 RESYNC = sse("resync", json.dumps({"reason": "changes may have been missed: read the application again"}))
 
 
-def send(stream: Stream, event: str | None) -> None:
+def change_event(change: Change) -> Event:
+    return change.revision, sse(change.action, change.event_data(), change.revision)
+
+
+def ends(change: Change) -> bool:
+    """Whether the change ends its application's stream: the application's own deletion."""
+    return change.entity == "application" and change.action == "deleted"
+
+
+def send(stream: Stream, event: Event | None) -> None:
     """Queue `event` (None: the end) for the stream's client, or `resync` when it has fallen behind."""
     try:
         stream.queue.put_nowait(event)
     except asyncio.QueueFull:
         while not stream.queue.empty():
             stream.queue.get_nowait()
-        stream.queue.put_nowait(RESYNC)
+        stream.queue.put_nowait((0, RESYNC))
         if event is None:
             stream.queue.put_nowait(None)
 
 
-async def events(stream: Stream, application: str, heartbeat_seconds: float) -> AsyncIterator[str]:
+async def events(
+    stream: Stream,
+    application: str,
+    heartbeat_seconds: float,
+    start: int,
+    replay: "Replay | None" = None,
+) -> AsyncIterator[str]:
     """The stream's text/event-stream: `subscribed` with the application's ETag as it was read
-    (`application`, its JSON text), then its events as they come, and a comment when idle."""
-    yield f"retry: {RETRY_MS}\n" + sse(
-        "subscribed", json.dumps({"application_id": stream.application_id, "etag": etag(application)})
-    )
+    (`application`, its JSON text), then, for a client that came back, what it missed (`replay`),
+    then every event after revision `start` as it comes, and a comment when idle. A new stream's
+    `subscribed` carries `start` as its id, so that a reconnect resumes from there."""
+    subscribed = json.dumps({"application_id": stream.application_id, "etag": etag(application)})
+    yield f"retry: {RETRY_MS}\n" + sse("subscribed", subscribed, start if replay is None else None)
+    sent = start
+    if replay is not None and replay.missed:
+        yield RESYNC
+    for change in replay.changes if replay is not None else ():
+        sent = change.revision
+        yield change_event(change)[1]
+        if ends(change):
+            return
     while True:
         try:
             event = await asyncio.wait_for(stream.queue.get(), heartbeat_seconds)
@@ -60,4 +97,18 @@ async def events(stream: Stream, application: str, heartbeat_seconds: float) -> 
             continue
         if event is None:  # the application was deleted, or the server is stopping
             return
-        yield event
+        revision, text = event
+        if revision:
+            if revision <= sent:  # replayed already, or older than the state `subscribed` announced
+                continue
+            sent = revision
+        yield text
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What a client that came back with `Last-Event-ID` missed: the changes, in order, or
+    `missed` when they are more than a stream queues, or no longer all kept."""
+
+    changes: Sequence[Change] = ()
+    missed: bool = False

@@ -124,5 +124,5 @@ def test_what_is_not_a_change_is_ignored_and_an_event_is_one_line_whatever_was_s
         watchers.notify(change().replace(", ", ",\n  "))  # a change, spread over lines
         return [stream.queue.get_nowait() for _ in range(stream.queue.qsize())]
 
-    [event] = asyncio.run(scenario())
-    assert event.count("\n") == 3 and event.startswith("event: updated\ndata: {")
+    [(revision, event)] = asyncio.run(scenario())
+    assert revision == 1 and event.count("\n") == 4 and event.startswith("id: 1\nevent: updated\ndata: {")

@@ -24,6 +24,7 @@ CONDITIONS = {
     "numeric_value_out_of_range": "22003",
     "dependent_objects_still_exist": "2BP01",
     "PT412": "PT412",  # ours: precondition failed (no condition name)
+    "PT410": "PT410",  # ours: the change feed no longer holds what follows that cursor
 }
 
 

@@ -1,17 +1,23 @@
 """/applications/{id}/events: an application's changes as Server-Sent Events, as they happen."""
 
-from fastapi import APIRouter, Request
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from api.db.gateway import Store
 from api.http.conditional import client_address
 from api.http.openapi import problems
 from api.http.routing import store
 from api.observability.metrics import UNTIMED
+from api.schema.errors import Gone
+from api.schema.history import MAX_REVISION
 from api.schema.models import UlidText
-from api.watch import streams
+from api.watch import notifications, streams
 from api.watch.hub import Watchers
-from api.watch.streams import Stream
+from api.watch.streams import MAX_QUEUED_EVENTS, Replay, Stream
 
 router = APIRouter(prefix="/applications", tags=["watch"])
 
@@ -43,21 +49,40 @@ EVENT_STREAM = {
                         "retry": {"type": "integer"},
                     },
                 },
-                "example": 'event: updated\ndata: {"id": "01J5ZK3V8M2Q4R6T8W0Y2A4C6E", "etag": "\\"…\\"", '
-                '"action": "updated", "entity": "configuration", "application_id": "01J5ZK3V8M2Q4R6T8W0Y2A4C6D"}\n\n',
+                "example": 'id: 42\nevent: updated\ndata: {"id": "01J5ZK3V8M2Q4R6T8W0Y2A4C6E", "etag": "\\"…\\"", '
+                '"action": "updated", "entity": "configuration", "revision": 42, '
+                '"application_id": "01J5ZK3V8M2Q4R6T8W0Y2A4C6D"}\n\n',
             }
         },
     }
 }
 
 
+LastEventId = Annotated[
+    str | None,
+    Header(
+        alias="Last-Event-ID",
+        description="The `id` of the last event received: resume after that revision (what an EventSource "
+        "sends when it reconnects).",
+    ),
+]
+
+
 class EventStream(StreamingResponse):
     """A stream's response, which ends its subscription however it ends: also when the client
     left before the first byte, and the body was never iterated."""
 
-    def __init__(self, watchers: Watchers, stream: Stream, application: str, heartbeat_seconds: float) -> None:
+    def __init__(
+        self,
+        watchers: Watchers,
+        stream: Stream,
+        application: str,
+        heartbeat_seconds: float,
+        start: int,
+        replay: Replay | None,
+    ) -> None:
         super().__init__(
-            streams.events(stream, application, heartbeat_seconds),
+            streams.events(stream, application, heartbeat_seconds, start, replay),
             media_type="text/event-stream",
             # Proxies must neither cache it nor hold it back to fill a buffer.
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -77,24 +102,60 @@ class EventStream(StreamingResponse):
     response_class=StreamingResponse,
     responses=EVENT_STREAM | problems(400, 404, 503),
 )
-async def stream_application_events(application_id: UlidText, request: Request) -> EventStream:
-    """Every change of the application or of any of its configurations, as it is committed, made
-    through any API process or in psql: `event:` `created`, `updated` or `deleted`; `data:` the change,
-    `{"entity", "action", "id", "application_id", "etag", "application_etag"}` (db/README.md). The
-    first event, `subscribed`, carries the application's ETag when the stream began.
+async def stream_application_events(
+    application_id: UlidText, request: Request, last_event_id: LastEventId = None
+) -> EventStream:
+    """Every change of the application or of any of its configurations, in the order they committed,
+    made through any API process or in psql: `event:` `created`, `updated` or `deleted`; `id:` its
+    revision; `data:` the change, `{"entity", "action", "id", "application_id", "etag",
+    "application_etag", "revision"}` (db/README.md). The first event, `subscribed`, carries the
+    application's ETag when the stream began, and as its `id` the revision that state is at.
+
+    A client that reconnects with `Last-Event-ID` (an EventSource does so by itself) first gets
+    every change it missed, from the revisions kept, then the live ones: none twice, none skipped.
+    When those are no longer all kept, or more than 1,000, it gets `event: resync` instead, and
+    should read the application and its configurations again; so does a stream whose server lost
+    its notifications for a while.
 
     A comment line every `HEARTBEAT_SECONDS` (15 by default) keeps an idle stream open through
-    proxies. The stream ends after `event: deleted` for the application itself. Events are not
-    stored, so a stream cannot be resumed (`Last-Event-ID` is ignored): when the service may have
-    missed some, the stream gets `event: resync`, and the client should read the application and
-    its configurations again.
+    proxies. The stream ends after `event: deleted` for the application itself.
     """
     watchers = request.app.state.watchers
-    # Subscribed before the application is read: no change can fall between the two.
+    gateway = store(request).fresh
+    resume_after = _resume_after(last_event_id)
+    # Subscribed before anything is read: no change can fall between the two, and one read twice
+    # is sent once (api.watch.streams).
     stream = watchers.subscribe(application_id, client_address(request))
     try:
-        application = await store(request).fresh.app_get(application_id)
+        latest = await gateway.revision_latest()
+        application = await gateway.app_get(application_id)
+        replay = None if resume_after is None else await _missed(gateway, application_id, resume_after)
     except BaseException:
         watchers.unsubscribe(stream)
         raise
-    return EventStream(watchers, stream, application, request.app.state.settings.heartbeat_seconds)
+    start = latest if replay is None or replay.missed else resume_after
+    return EventStream(watchers, stream, application, request.app.state.settings.heartbeat_seconds, start, replay)
+
+
+def _resume_after(value: str | None) -> int | None:
+    """The revision a returning client last saw; 0 (resync) for an id this service never sent, so
+    that the client is told rather than silently resumed from the wrong place."""
+    if value is None:
+        return None
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_REVISION else 0
+
+
+async def _missed(gateway: Store, application_id: str, after: int) -> Replay:
+    """The application's changes after revision `after`, or `missed` when they cannot all be replayed."""
+    if after == 0:
+        return Replay(missed=True)
+    try:
+        page = await gateway.change_list(after, MAX_QUEUED_EVENTS + 1, application_id)
+    except Gone:
+        return Replay(missed=True)
+    # The feed's entries are the notifications' fields and the time, which an event leaves out.
+    changes = [notifications.change_of({k: v for k, v in entry.items() if k != "at"}) for entry in json.loads(page)]
+    if len(changes) > MAX_QUEUED_EVENTS:
+        return Replay(missed=True)
+    return Replay(tuple(change for change in changes if change is not None))
