@@ -83,7 +83,14 @@ def test_openapi_documents_problems_and_not_422(client):
     assert all(op.get("description") for op in operations.values())
     assert "examples" in document["components"]["schemas"]["ApplicationIn"]
     # The documentation's order, although the probes are routed first.
-    assert [tag["name"] for tag in document["tags"]] == ["applications", "configurations", "by name", "history", "watch", "health"]
+    assert [tag["name"] for tag in document["tags"]] == [
+        "applications",
+        "configurations",
+        "by name",
+        "history",
+        "watch",
+        "health",
+    ]
 
 
 def test_every_body_has_the_one_json_form_jsonb_writes(client):

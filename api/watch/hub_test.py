@@ -364,7 +364,8 @@ def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resy
             stream = watchers.subscribe(app_id)
             for n in range(MAX_QUEUED_EVENTS + 5):
                 watchers.notify(json.dumps({"revision": n + 1, "entity": "application", "action": "updated",
-                                            "id": app_id, "application_id": app_id, "etag": f'"{n:032x}"'}))  # fmt: skip
+                                            "id": app_id, "application_id": app_id,
+                                            "etag": f'"{n:032x}"'}))  # fmt: skip
             watchers.notify("not a change")  # logged and ignored
             queued = [stream.queue.get_nowait() for _ in range(stream.queue.qsize())]
             assert queued[0] == (0, RESYNC) and len(queued) == 5
