@@ -79,3 +79,18 @@ async def sse(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
         elif line == "" and data:
             yield event, "\n".join(data)
             event, data = None, []
+
+
+async def sse_with_ids(response: httpx.Response) -> AsyncIterator[tuple[str | None, str, str]]:
+    """(id, event, data) per event, as an EventSource reads them; comments are skipped."""
+    event_id, event, data = None, "message", []
+    async for line in response.aiter_lines():
+        if line.startswith("id: "):
+            event_id = line.removeprefix("id: ")
+        elif line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data.append(line.removeprefix("data: "))
+        elif line == "" and data:
+            yield event_id, event, "\n".join(data)
+            event_id, event, data = None, "message", []
