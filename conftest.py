@@ -99,7 +99,7 @@ def migrated_dsn(_shared_database: str) -> str:
         with conn.cursor() as cur:
             # A test that left a connection in a transaction would hang the next one here.
             cur.execute("SET lock_timeout = '10s'")
-            # TRUNCATE fires no row trigger: nothing of it is recorded as revisions.
+            # The deletions the TRUNCATE records go with the revisions table, truncated after them.
             cur.execute("TRUNCATE configurations, applications, revisions")
             cur.execute("UPDATE app_private.revision_retention SET scanned_through = 0, pruned_through = 0")
     finally:

@@ -23,7 +23,8 @@ BEGIN
     RAISE EXCEPTION 'changes after revision % are no longer all kept: the oldest complete cursor is %', p_after, v_pruned_through
       USING ERRCODE = 'PT410', HINT = 'Read the resources again, then follow the changes from revision_latest().';
   END IF;
-  IF p_after > (SELECT last_value FROM revision_numbers) THEN
+  -- Before its first nextval a sequence's last_value is its start, 1, which no revision has reached yet.
+  IF p_after > (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM revision_numbers) THEN
     RAISE EXCEPTION 'revision % has not been reached in this database (a cursor from another, or from before a restore)', p_after
       USING ERRCODE = 'PT410', HINT = 'Read the resources again, then follow the changes from revision_latest().';
   END IF;

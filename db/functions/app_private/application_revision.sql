@@ -7,6 +7,10 @@ CREATE OR REPLACE FUNCTION app_private.application_revision()
   SET search_path = pg_catalog, public, pg_temp
 AS $$
 BEGIN
+  -- The lock that numbers revisions, taken before the state is built: the next statement's
+  -- snapshot (READ COMMITTED) then holds every revision numbered before this one, so the state's
+  -- configuration_ids, and its ETag, are the application's as of this commit.
+  PERFORM app_private.revision_lock();
   -- A row whose id changes (possible only in psql) is one resource gone and another created.
   IF TG_OP = 'DELETE' OR (TG_OP = 'UPDATE' AND OLD.id <> NEW.id) THEN
     PERFORM app_private.revision_record('application', 'deleted', OLD.id, OLD.id);

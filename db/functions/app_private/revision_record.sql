@@ -12,20 +12,19 @@ CREATE OR REPLACE FUNCTION app_private.revision_record(
 AS $$
 DECLARE
   v_etag constant text := CASE WHEN p_state IS NOT NULL THEN app_private.etag(p_state::json) END;
-  -- A configuration's creation or deletion changes its application's configuration_ids, hence
-  -- its ETag: the application's new tag rides along for its watchers (none once it is gone).
-  v_application_etag constant text := CASE WHEN p_entity = 'configuration' AND p_action <> 'updated'
-                                           THEN (SELECT app_private.etag(app_private.application_state(a)::json)
-                                                   FROM applications a WHERE a.id = p_application_id) END;
+  v_application_etag text;
   v_revision bigint;
 BEGIN
-  -- One lock, held until this transaction ends, around the taking of numbers: a transaction
-  -- takes its numbers only once every earlier taker has committed (or rolled back), so the
-  -- revisions commit in the order of their numbers. A reader therefore never sees revision n
-  -- without every revision before it that will ever exist: the change feed needs no safe point,
-  -- and a cursor never skips. The triggers call this at commit (they are deferred), so the lock
-  -- is held for the commit alone.
-  PERFORM pg_advisory_xact_lock(x'6170706366677276'::bigint);  -- "appcfgrv"
+  -- Numbered in commit order (see app_private.revision_lock); the triggers call this at commit
+  -- (they are deferred), so the lock is held for the commit alone.
+  PERFORM app_private.revision_lock();
+  -- A configuration's creation or deletion changes its application's configuration_ids, hence
+  -- its ETag: the application's new tag rides along for its watchers (none once it is gone). Read
+  -- under the lock: as of this revision, every earlier one committed and no later one.
+  IF p_entity = 'configuration' AND p_action <> 'updated' THEN
+    SELECT app_private.etag(app_private.application_state(a)::json) INTO v_application_etag
+      FROM applications a WHERE a.id = p_application_id;
+  END IF;
   v_revision := nextval('revision_numbers');
   INSERT INTO revisions (revision, entity, id, application_id, action, state, etag, application_etag, changed_at, changed_by)
   VALUES (v_revision, p_entity, p_id, p_application_id, p_action, p_state, v_etag, v_application_etag, now(),
