@@ -1,5 +1,6 @@
 """Fixtures for the API tests: the app on a freshly migrated database, through httpx."""
 
+import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -7,6 +8,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import Browser, sync_playwright
 
 from api.app import create_app
 from devtools.api_process import ApiProcess
@@ -90,3 +92,19 @@ def live_api(_shared_database: str, tmp_path_factory: pytest.TempPathFactory) ->
     api = ApiProcess(_shared_database, tmp_path_factory.mktemp("live-api") / "api.log", LOG_LEVEL="WARNING")
     yield api.base
     api.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright; `make test` installs it when it is missing
+    (scripts/toolchain.sh --browser), and the tests that take it never skip."""
+    chromium = shutil.which("chromium")
+    assert chromium, "Chromium is missing: `make test` installs it (bash scripts/toolchain.sh --browser)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            # As root (CI) Chromium needs --no-sandbox; the rest keep it from calling home.
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield browser
+        browser.close()

@@ -2,13 +2,12 @@
 CORS_ALLOW_ORIGINS it can write with If-Match, read the headers the API exposes and open an event
 stream; from an origin not listed, the browser refuses it all."""
 
-import shutil
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 SCRIPT = """
 async (api) => {
@@ -36,16 +35,6 @@ async (api) => {
   };
 }
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    assert chromium, "Chromium is missing: `make test` installs it (bash scripts/toolchain.sh --browser)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
-        yield browser
-        browser.close()
 
 
 class _Page(BaseHTTPRequestHandler):

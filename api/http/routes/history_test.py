@@ -31,7 +31,7 @@ def _states(client, config_id: str) -> list[dict]:
 
 
 def test_a_history_lists_every_write_newest_first_and_pages_with_a_link(client, versions):
-    config_id, states = versions
+    config_id, _ = versions
     history = client.get(f"{CONFIGS}/{config_id}/revisions")
 
     assert history.status_code == 200
