@@ -16,7 +16,8 @@ reads the feed again when one comes.
 
 Notifications are not stored (the revisions are: api.watch.streams replays them to a client
 that comes back). When the listener's connection is lost, changes may be missed until it is
-back: then every group and feed waiter reads again and every stream gets `resync`.
+back: then every group and feed waiter reads again, and every stream catches up from the
+revisions (api.watch.streams).
 A long-poll whose wait ends while that may have happened reads again too, rather than
 answering 304 on faith.
 """
@@ -34,7 +35,7 @@ from api.schema.errors import ApiError, NotFound
 from api.watch import notifications, streams
 from api.watch.admission import Admission
 from api.watch.notifications import Key
-from api.watch.streams import RESYNC, Stream
+from api.watch.streams import CATCH_UP, Stream
 
 log = logging.getLogger(__name__)
 
@@ -313,7 +314,7 @@ class Watchers:
                 self._wake(group)
         for subscribed in list(self._streams.values()):
             for stream in list(subscribed):
-                streams.send(stream, (0, RESYNC))
+                streams.send(stream, CATCH_UP)
         self._wake_feed()
 
     def disconnected(self) -> None:

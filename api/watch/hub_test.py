@@ -13,7 +13,7 @@ import time
 import httpx
 import pytest
 
-from api.watch.streams import MAX_QUEUED_EVENTS, RESYNC
+from api.watch.streams import CATCH_UP, MAX_QUEUED_EVENTS
 from testing.live_api import held, long_poll, psql, served, sse, waiting
 from testing.scrape import scrape, value
 
@@ -344,7 +344,7 @@ def test_every_process_and_worker_listens_and_a_change_through_one_wakes_watcher
 LISTENERS = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'appconfig-listener' AND backend_start > %s"
 
 
-def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resync(migrated_dsn, settings):
+def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_catches_up(migrated_dsn, settings):
     async def scenario() -> None:
         async with served(settings) as (client, app):
             watchers = app.state.watchers
@@ -360,7 +360,7 @@ def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resy
                 while watchers.waiting:
                     await asyncio.sleep(0.02)
 
-            # A stream whose client reads nothing: past the backlog, its events give way to one resync.
+            # A stream whose client reads nothing: past the backlog, its events give way to one catch-up.
             stream = watchers.subscribe(app_id)
             for n in range(MAX_QUEUED_EVENTS + 5):
                 watchers.notify(json.dumps({"revision": n + 1, "entity": "application", "action": "updated",
@@ -368,7 +368,7 @@ def test_a_client_that_goes_away_stops_waiting_and_a_slow_stream_is_told_to_resy
                                             "etag": f'"{n:032x}"'}))  # fmt: skip
             watchers.notify("not a change")  # logged and ignored
             queued = [stream.queue.get_nowait() for _ in range(stream.queue.qsize())]
-            assert queued[0] == (0, RESYNC) and len(queued) == 5
+            assert queued[0] is CATCH_UP and len(queued) == 5
             watchers.unsubscribe(stream)
             assert watchers.streaming == 0
 

@@ -6,13 +6,16 @@ one it names when it comes back, from which what it missed is replayed out of th
 table before the live events. Each event is sent at most once, in revision order: a live event
 at or below what the stream has sent is dropped.
 
-A client that reads slower than the changes come loses its backlog and is sent `resync`,
-so that one slow reader holds at most `MAX_QUEUED_EVENTS` events.
+A stream that may have missed changes catches up from the revisions table, in place: one whose
+client reads slower than the changes come drops its backlog, and one whose server lost its
+notifications for a while (the listener's connection) is told so; each then reads what it has
+not sent. Only when that is more than `MAX_QUEUED_EVENTS`, or no longer kept, is the client sent
+`resync` (read the application again). One slow reader holds at most `MAX_QUEUED_EVENTS` events.
 """
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from api.etags import etag
@@ -45,6 +48,11 @@ def sse(event: str, data: str, event_id: int | None = None) -> str:
 
 
 RESYNC = sse("resync", json.dumps({"reason": "changes may have been missed: read the application again"}))
+# Queued when the stream may have missed changes: read them from the revisions (`CatchUp`).
+CATCH_UP: Event = (-1, "")
+
+# Reads the stream's application's changes after a revision (the HTTP layer's, on the database).
+CatchUp = Callable[[int], Awaitable["Replay"]]
 
 
 def change_event(change: Change) -> Event:
@@ -57,13 +65,14 @@ def ends(change: Change) -> bool:
 
 
 def send(stream: Stream, event: Event | None) -> None:
-    """Queue `event` (None: the end) for the stream's client, or `resync` when it has fallen behind."""
+    """Queue `event` (None: the end) for the stream's client; when it has fallen behind, its backlog
+    gives way to one `CATCH_UP`, which reads it again from the revisions."""
     try:
         stream.queue.put_nowait(event)
     except asyncio.QueueFull:
         while not stream.queue.empty():
             stream.queue.get_nowait()
-        stream.queue.put_nowait((0, RESYNC))
+        stream.queue.put_nowait(CATCH_UP)
         if event is None:
             stream.queue.put_nowait(None)
 
@@ -73,23 +82,30 @@ async def events(
     application: str,
     heartbeat_seconds: float,
     start: int,
+    catch_up: CatchUp,
     replay: "Replay | None" = None,
 ) -> AsyncIterator[str]:
     """The stream's text/event-stream: `subscribed` with the application's ETag as it was read
     (`application`, its JSON text), then, for a client that came back, what it missed (`replay`),
     then every event after revision `start` as it comes, and a comment when idle. A new stream's
-    `subscribed` carries `start` as its id, so that a reconnect resumes from there."""
+    `subscribed` carries `start` as its id, so that a reconnect resumes from there. At a `CATCH_UP`,
+    what the stream may have missed is read with `catch_up(the last revision sent)`."""
     subscribed = json.dumps({"application_id": stream.application_id, "etag": etag(application)})
     yield f"retry: {RETRY_MS}\n" + sse("subscribed", subscribed, start if replay is None else None)
     sent = start
-    if replay is not None and replay.missed:
-        yield RESYNC
-    for change in replay.changes if replay is not None else ():
-        sent = change.revision
-        yield change_event(change)[1]
-        if ends(change):
-            return
     while True:
+        if replay is not None:
+            if replay.missed:
+                yield RESYNC  # the client reads the application again: go on from then
+                sent = max(sent, replay.resume_at)
+            for change in replay.changes:
+                if change.revision <= sent:
+                    continue
+                sent = change.revision
+                yield change_event(change)[1]
+                if ends(change):
+                    return
+            replay = None
         try:
             event = await asyncio.wait_for(stream.queue.get(), heartbeat_seconds)
         except TimeoutError:
@@ -97,6 +113,9 @@ async def events(
             continue
         if event is None:  # the application was deleted, or the server is stopping
             return
+        if event is CATCH_UP:
+            replay = await catch_up(sent)
+            continue
         revision, text = event
         if revision:
             if revision <= sent:  # replayed already, or older than the state `subscribed` announced
@@ -107,8 +126,9 @@ async def events(
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """What a client that came back with `Last-Event-ID` missed: the changes, in order, or
-    `missed` when they are more than a stream queues, or no longer all kept."""
+    """What a stream missed: the changes, in order; or `missed` when they are more than a stream
+    queues, no longer all kept, or could not be read, with the revision to go on after."""
 
     changes: Sequence[Change] = ()
     missed: bool = False
+    resume_at: int = 0

@@ -1,6 +1,7 @@
 """/applications/{id}/events: an application's changes as Server-Sent Events, as they happen."""
 
 import json
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
@@ -12,12 +13,12 @@ from api.http.conditional import client_address
 from api.http.openapi import problems
 from api.http.routing import store
 from api.observability.metrics import UNTIMED
-from api.schema.errors import Gone
+from api.schema.errors import ApiError, Gone
 from api.schema.history import MAX_REVISION
 from api.schema.models import UlidText
 from api.watch import notifications, streams
 from api.watch.hub import Watchers
-from api.watch.streams import MAX_QUEUED_EVENTS, Replay, Stream
+from api.watch.streams import MAX_QUEUED_EVENTS, CatchUp, Replay, Stream
 
 router = APIRouter(prefix="/applications", tags=["watch"])
 
@@ -79,10 +80,11 @@ class EventStream(StreamingResponse):
         application: str,
         heartbeat_seconds: float,
         start: int,
-        replay: Replay | None,
+        catch_up: CatchUp,
+        replay: Replay | None = None,
     ) -> None:
         super().__init__(
-            streams.events(stream, application, heartbeat_seconds, start, replay),
+            streams.events(stream, application, heartbeat_seconds, start, catch_up, replay),
             media_type="text/event-stream",
             # Proxies must neither cache it nor hold it back to fill a buffer.
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
@@ -113,9 +115,10 @@ async def stream_application_events(
 
     A client that reconnects with `Last-Event-ID` (an EventSource does so by itself) first gets
     every change it missed, from the revisions kept, then the live ones: none twice, none skipped.
-    When those are no longer all kept, or more than 1,000, it gets `event: resync` instead, and
-    should read the application and its configurations again; so does a stream whose server lost
-    its notifications for a while.
+    A stream that may have missed changes while open (its server lost its notifications for a while,
+    or its client read too slowly) catches up the same way. When what was missed is no longer all
+    kept, or more than 1,000 events, the client gets `event: resync` instead, and should read the
+    application and its configurations again.
 
     A comment line every `HEARTBEAT_SECONDS` (15 by default) keeps an idle stream open through
     proxies. The stream ends after `event: deleted` for the application itself.
@@ -123,18 +126,20 @@ async def stream_application_events(
     watchers = request.app.state.watchers
     gateway = store(request).fresh
     resume_after = _resume_after(last_event_id)
+    catch_up = partial(_missed, gateway, application_id)
     # Subscribed before anything is read: no change can fall between the two, and one read twice
     # is sent once (api.watch.streams).
     stream = watchers.subscribe(application_id, client_address(request))
     try:
         latest = await gateway.revision_latest()
         application = await gateway.app_get(application_id)
-        replay = None if resume_after is None else await _missed(gateway, application_id, resume_after)
+        replay = None if resume_after is None else await catch_up(resume_after)
     except BaseException:
         watchers.unsubscribe(stream)
         raise
-    start = latest if replay is None or replay.missed else resume_after
-    return EventStream(watchers, stream, application, request.app.state.settings.heartbeat_seconds, start, replay)
+    start = latest if resume_after is None else resume_after
+    settings = request.app.state.settings
+    return EventStream(watchers, stream, application, settings.heartbeat_seconds, start, catch_up, replay)
 
 
 def _resume_after(value: str | None) -> int | None:
@@ -147,15 +152,19 @@ def _resume_after(value: str | None) -> int | None:
 
 
 async def _missed(gateway: Store, application_id: str, after: int) -> Replay:
-    """The application's changes after revision `after`, or `missed` when they cannot all be replayed."""
-    if after == 0:
-        return Replay(missed=True)
+    """The application's changes after revision `after`; or `missed` when they cannot all be
+    replayed, with the newest revision to go on after."""
     try:
+        latest = await gateway.revision_latest()
+        if after == 0:
+            return Replay(missed=True, resume_at=latest)
         page = await gateway.change_list(after, MAX_QUEUED_EVENTS + 1, application_id)
     except Gone:
+        return Replay(missed=True, resume_at=latest)
+    except ApiError:  # the database away: the client reads again once it can
         return Replay(missed=True)
     # The feed's entries are the notifications' fields and the time, which an event leaves out.
     changes = [notifications.change_of({k: v for k, v in entry.items() if k != "at"}) for entry in json.loads(page)]
     if len(changes) > MAX_QUEUED_EVENTS:
-        return Replay(missed=True)
+        return Replay(missed=True, resume_at=latest)
     return Replay(tuple(change for change in changes if change is not None))

@@ -19,7 +19,7 @@ def test_a_stream_ends_its_subscription_also_when_the_client_left_before_its_fir
     async def scenario() -> tuple[int, object]:
         watchers = Watchers()
         stream = watchers.subscribe(APP_ID)
-        response = EventStream(watchers, stream, application("x"), heartbeat_seconds=60, start=0, replay=None)
+        response = EventStream(watchers, stream, application("x"), 60, 0, catch_up=None)
 
         async def receive() -> dict:
             return {"type": "http.disconnect"}
