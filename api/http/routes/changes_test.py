@@ -2,6 +2,12 @@
 
 import asyncio
 import json
+import random
+import threading
+import time
+
+import httpx
+import psycopg2
 
 from testing.live_api import held, psql, served, sse_with_ids
 
@@ -125,3 +131,81 @@ def test_a_stream_that_comes_back_gets_exactly_what_it_missed_then_the_live_chan
                 assert [(await anext(received))[1] for _ in range(2)] == ["subscribed", "resync"]
 
     asyncio.run(scenario())
+
+
+def test_eight_writers_and_readers_from_random_cursors_see_every_revision_once_in_order(migrated_dsn, launch_api):
+    """The issue's proof, through HTTP: 8 writers, 30 updates each (half through the API, half in psql
+    transactions held open a random while, so that they commit in another order than they took
+    their numbers), while readers follow /changes from random cursors with small pages."""
+    _, base, _ = launch_api(migrated_dsn)
+    app = httpx.post(f"{base}{APPS}", json={"name": "busy"}).json()
+    configs = [
+        httpx.post(f"{base}{CONFIGS}", json={"application_id": app["id"], "name": f"c{n}", "config": {}}).json()["id"]
+        for n in range(8)
+    ]
+    start = httpx.get(f"{base}{CHANGES}").json()[-1]["revision"]
+    writing = threading.Event()
+    writing.set()
+    committed = []
+
+    def writer(n: int) -> None:
+        rng = random.Random(n)
+        conn = psycopg2.connect(migrated_dsn)
+        try:
+            with httpx.Client(base_url=base) as client:
+                for i in range(30):
+                    if n % 2:
+                        response = client.put(f"{CONFIGS}/{configs[n]}", json={"name": f"c{n}", "config": {"i": i}})
+                        assert response.status_code == 200
+                    else:
+                        with conn, conn.cursor() as cur:
+                            cur.execute(
+                                "UPDATE configurations SET config = %s WHERE id = %s",
+                                (json.dumps({"i": i}), configs[n]),
+                            )
+                            time.sleep(rng.uniform(0, 0.02))  # held open: others commit meanwhile
+                    committed.append(n)
+        finally:
+            conn.close()
+
+    def reader(seed: int, seen: list[list[int]]) -> None:
+        rng = random.Random(seed)
+        with httpx.Client(base_url=base) as client:
+            while True:
+                cursor = rng.randint(start - 3, start + 200)  # some past the end for a while
+                if cursor > start and client.get(CHANGES, params={"after": cursor}).status_code != 200:
+                    continue  # not reached yet (410): pick again
+                follow = [cursor]
+                finishing = not writing.is_set()
+                while True:
+                    page = client.get(CHANGES, params={"after": follow[-1], "limit": rng.randint(1, 7)})
+                    assert page.status_code == 200, page.text
+                    revisions = [change["revision"] for change in page.json()]
+                    follow += revisions
+                    if not revisions and not writing.is_set():
+                        break
+                    if not revisions:
+                        time.sleep(0.005)
+                seen.append(follow)
+                if finishing:
+                    return
+
+    runs: list[list[int]] = []
+    readers = [threading.Thread(target=reader, args=(seed, runs)) for seed in range(4)]
+    writers = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in readers + writers:
+        thread.start()
+    for thread in writers:
+        thread.join(60)
+    writing.clear()
+    for thread in readers:
+        thread.join(60)
+
+    assert len(committed) == 240
+    everything = [
+        change["revision"] for change in httpx.get(f"{base}{CHANGES}", params={"after": start, "limit": 1000}).json()
+    ]
+    assert len(everything) == 240 and everything == sorted(set(everything))
+    assert len(runs) >= 4
+    for cursor, *followed in runs:
+        assert followed == [revision for revision in everything if revision > cursor], f"from {cursor}"

@@ -3,7 +3,10 @@ CREATE OR REPLACE FUNCTION app_private.revision_record(
   p_action text,
   p_id text,
   p_application_id text,
-  p_state jsonb DEFAULT NULL
+  p_state jsonb DEFAULT NULL,
+  -- The application's ETag after this change, when the tables do not show it yet (a TRUNCATE,
+  -- recorded before its rows go); null: read here.
+  p_application_etag text DEFAULT NULL
 )
   RETURNS bigint
   LANGUAGE plpgsql
@@ -21,7 +24,9 @@ BEGIN
   -- A configuration's creation or deletion changes its application's configuration_ids, hence
   -- its ETag: the application's new tag rides along for its watchers (none once it is gone). Read
   -- under the lock: as of this revision, every earlier one committed and no later one.
-  IF p_entity = 'configuration' AND p_action <> 'updated' THEN
+  IF p_application_etag IS NOT NULL THEN
+    v_application_etag := p_application_etag;
+  ELSIF p_entity = 'configuration' AND p_action <> 'updated' THEN
     SELECT app_private.etag(app_private.application_state(a)::json) INTO v_application_etag
       FROM applications a WHERE a.id = p_application_id;
   END IF;
@@ -45,8 +50,9 @@ BEGIN
 END;
 $$;
 
-COMMENT ON FUNCTION app_private.revision_record(text, text, text, text, jsonb) IS
+COMMENT ON FUNCTION app_private.revision_record(text, text, text, text, jsonb, text) IS
   'Records one change as the next revision, numbered in commit order, and notifies channel appconfig_changes '
   '(delivered at commit): {revision, entity (application|configuration), action (created|updated|deleted), id, '
   'application_id, etag (of p_state, the resource after the change; absent on delete), application_etag (a '
-  'configuration''s creation or deletion: its application''s new ETag)}. Returns the revision.';
+  'configuration''s creation or deletion: its application''s new ETag, p_application_etag when given)}. Returns the '
+  'revision.';
