@@ -214,3 +214,124 @@ def test_a_ladder_rung_names_its_revision_and_settings(rung, revision, settings)
 def test_a_ladder_rung_s_settings_start_with_a_name():
     with pytest.raises(ValueError, match="follows none"):
         ladder.rung_settings("HEAD:gc_tuning")
+
+
+def best(rate: float) -> load.Best:
+    return load.Best(load.Load(rate=rate), cpu_us=200.0, switches=8.0)
+
+
+def test_the_ladder_s_table_has_a_dash_where_the_peer_has_no_run():
+    runs = {("HEAD", name): best(1000.0) for name in load.ROUTES} | {
+        ("peer", n): best(2000.0) for n in load.PEER_ROUTES
+    }
+
+    table = ladder.table(["HEAD", "peer"], runs)
+
+    assert (
+        "| HEAD | 1,000 | 0.50 | 200 | 8.0 | 1,000 | 0.50 | 200 | 8.0 | 1,000 | 0.50 | 200 | 8.0 | 1,000 | — |" in table
+    )
+    assert table.splitlines()[3].endswith("| — | — | — | — |")  # the peer's PUT
+    assert "Non-2xx answers and socket errors, all runs: 0." in table
+
+
+def test_a_server_is_sent_only_the_routes_it_serves_and_put_needs_its_file():
+    servers = {"HEAD": object(), "peer": object()}
+
+    with pytest.raises(ValueError, match=r"put_config needs a file of configurations to PUT .* for HEAD$"):
+        load.alternating(servers, {}, 1, 1, load.ROUTES, serves={"peer": load.PEER_ROUTES})
+
+
+def test_each_server_draws_from_its_own_database_s_files(tmp_path):
+    own = load.picks(tmp_path)
+
+    routes = load.peer_routes(*own)
+
+    assert routes["get_app"][2] == {"IDS_FILE": str(tmp_path / "app_ids.txt"), "PATH_PREFIX": "/api/v1/applications/"}
+    assert routes["put_config"] == ("", load.BENCH / "put_config.lua", {"IDS_FILE": str(tmp_path / harness.PUTS_FILE)})
+    assert "put_config" not in load.peer_routes({})
+
+
+def test_the_seed_writes_each_configuration_s_id_and_name_for_put(fresh_dsn, tmp_path):
+    _, config_ids = harness.seed_main(fresh_dsn, 3, tmp_path)
+
+    lines = [line.split(" ") for line in (tmp_path / harness.PUTS_FILE).read_text().splitlines()]
+    names = dict(harness.sql(fresh_dsn, "SELECT id, name FROM configurations"))
+    assert [id_ for id_, _ in lines] == config_ids.read_text().split()
+    assert all(names[id_] == name for id_, name in lines)
+
+
+def test_a_rung_s_own_database_is_migrated_by_its_own_checkout(cluster, tmp_path):
+    name = "ladder_own_database_test"
+    try:
+        dsn, picked = ladder.own_database(cluster, name, report.ROOT, 4, tmp_path / "seed")
+
+        assert harness.sql(dsn, "SELECT count(*) FROM applications") == [(4,)]
+        assert harness.sql(dsn, "SELECT count(*) > 0 FROM migrations") == [(True,)]
+        assert picked == load.picks(tmp_path / "seed")
+    finally:
+        harness.sql(cluster.dsn("postgres"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def with_revisions(get_rate: float, post_after: float) -> report.Results:
+    run = load.Load
+    measured = results(get_rate)
+    measured.http |= {
+        "before revisions: get_app_c16": run(3000),
+        "revisions: get_app_c16": run(2900),
+        "before revisions: post_app_c16": run(2000),
+        "revisions: post_app_c16": run(post_after),
+        "before revisions: put_config_c16": run(1800, non_2xx=1),
+        "revisions: put_config_c16": run(1500),
+    }
+    measured.database |= {"before revisions: config_update_c16": run(3000), "revisions: config_update_c16": run(2400)}
+    measured.revisions_setting = {"before": "d5a114b", "after": "8beee09", "fsync": "on", "synchronous_commit": "on"}
+    measured.revisions = {
+        "applications": 100_000, "rounds": 3, "seconds": 4, "rows": 440_000, "table_bytes": 200 * 2**20,
+        "indexes_bytes": 50 * 2**20, "total_bytes": 250 * 2**20,
+    } | {
+        f"{size}: {figure}": value for size in ("1 KB", "20 KB") for figure, value in (
+            ("revisions", 20_000), ("updates_per_s", 900), ("json_bytes", 1000), ("state_stored_bytes", 1200),
+            ("table_bytes_per_revision", 1600), ("bytes_per_revision", 1800))
+    }  # fmt: skip
+    return measured
+
+
+def test_writes_with_revisions_are_judged_against_the_tree_before_them():
+    verdicts = {name: ok for name, _, _, ok in report.verdicts(with_revisions(2500, post_after=1500))}
+
+    assert verdicts["POST /applications with revisions / before them"] is False  # 0.75
+    assert verdicts["PUT /configurations/{id} with revisions / before them"] is True  # 0.83
+    assert verdicts["GET /applications/{id} with revisions / before them"] is True  # 0.97
+    assert verdicts["non-2xx answers and socket errors, all runs"] is False
+    assert report.ratios(with_revisions(2500, post_after=1700))["post_app_with_revisions_vs_before"] == 0.85
+
+
+def test_the_revisions_tables_hold_the_rates_and_the_storage():
+    table = report.revisions_markdown(with_revisions(2500, post_after=1500))
+
+    assert "the last tree before revisions (d5a114b) against HEAD (8beee09)" in table
+    assert "The server: fsync on, synchronous_commit on." in table
+    assert "| POST /applications | 2,000 | 1,500 | 0.75 | >= 0.8 | NO |" in table
+    assert "| pgbench `config_update`, the database alone | 3,000 | 2,400 | 0.80 | | |" in table
+    assert "Non-2xx answers and socket errors, all these runs: 1." in table
+    assert "| bytes per revision: with its indexes | 1,800 | 1,800 |" in table
+    assert "| with its indexes (`pg_total_relation_size`) | 250.0 MiB |" in table
+    assert "| bytes per revision, with its indexes (total / revisions) | 596 |" in table
+    assert report.revisions_markdown(results(2500)) == ""
+
+
+def test_the_revisions_block_is_published_in_a_section_of_its_own(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copyfile(report.DOCS / "benchmarks.md", docs / "benchmarks.md")
+    before = (docs / "benchmarks.md").read_text()
+
+    assert report.publish_own(results(2500), docs) == []
+    assert (docs / "benchmarks.md").read_text() == before
+    assert report.publish_own(with_revisions(2500, post_after=1500), docs) == ["the revisions"]
+    assert report.publish_own(with_revisions(2500, post_after=1700), docs) == ["the revisions"]  # again: one block
+
+    published = (docs / "benchmarks.md").read_text()
+    assert published.count("## Revisions: what a write pays") == 1
+    assert "| POST /applications | 2,000 | 1,700 | 0.85 | >= 0.8 | yes |" in published
+    assert published.split("<!-- bench:results:end -->")[0] == before.split("<!-- bench:results:end -->")[0]

@@ -7,6 +7,8 @@
 - two uvicorn workers, and the API behind PgBouncer in transaction pooling;
 - 10,000 long-polls on one configuration, and an event stream's latency from psql;
 - GET by id served by a streaming standby (READ_DATABASE_URLS), next to the primary's;
+- revisions: POST, PUT and GET by id of the last tree before them against HEAD's, each on a
+  database of its own, and the revisions table's size after a soak of updates;
 - with --tricks, every speed trick of the API on and off (bench/tricks.py).
 
 Prints a line per stage, then the table; writes it as markdown, JSON and a PNG chart
@@ -26,8 +28,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.harness import database_server, machine, now, stage
-from bench.report import TARGETS, Results, chart, markdown, publish, ratios, runs_markdown, tricks_markdown
-from bench.stages import STAGES, Bench
+from bench.report import (
+    TARGETS,
+    Results,
+    chart,
+    markdown,
+    publish,
+    publish_own,
+    ratios,
+    revisions_markdown,
+    runs_markdown,
+    tricks_markdown,
+)
+from bench.stages import SOAK_UPDATES, STAGES, Bench
 from bench.watchers import WATCHERS
 from settings import PROJECT_ROOT
 
@@ -55,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list-rows", type=int, default=1_000_000, help="0 skips the listing test")
     parser.add_argument("--watchers", type=int, default=WATCHERS, help="long-polls held at once; 0 skips them")
     parser.add_argument("--pool-size", type=int, default=16, help="POOL_MIN_SIZE = POOL_MAX_SIZE of the API")
+    parser.add_argument(
+        "--soak-updates", type=int, default=SOAK_UPDATES, help="updates of each configuration in the revisions' soak"
+    )
     parser.add_argument("--quick", action="store_true", help="concurrency 16 only; no sweep, workers or PgBouncer")
     parser.add_argument(
         "--tricks",
@@ -72,7 +88,15 @@ def main(argv: list[str] | None = None) -> int:
         choices=[method.__name__ for _, method, _ in STAGES if method is not Bench.seed],
         help="run just these stages (after seeding) and print their runs; no ratios, nothing published",
     )
+    parser.add_argument(
+        "--publish",
+        action="store_true",
+        help="with --only: write the blocks of docs/benchmarks.md that those stages fill on their own "
+        "(the revisions', the speed tricks' when every trick ran); never the main tables",
+    )
     args = parser.parse_args(argv)
+    if args.publish and (not args.only or args.quick):
+        parser.error("--publish goes with --only, and not with --quick")
     if shutil.which("wrk") is None:
         print("make bench needs wrk: apt-get install wrk (Debian), then run it again.", file=sys.stderr)
         return 2
@@ -80,9 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     results = run(args)
     if args.only:
-        print("\n" + "\n".join(part for part in (runs_markdown(results), tricks_markdown(results)) if part))
+        parts = (runs_markdown(results), revisions_markdown(results), tricks_markdown(results))
+        print("\n" + "\n".join(part for part in parts if part))
+        if args.publish:
+            written = publish_own(results)
+            print(f"written to docs/benchmarks.md: {', '.join(written)}" if written else "nothing to write")
         return 0
-    table = "\n".join(part for part in (markdown(results), tricks_markdown(results)) if part)
+    parts = (markdown(results), revisions_markdown(results), tricks_markdown(results))
+    table = "\n".join(part for part in parts if part)
     RESULTS.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     (RESULTS / f"bench-{stamp}.md").write_text(table)

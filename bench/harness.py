@@ -22,6 +22,7 @@ import psycopg2
 import migrator
 from devtools.api_process import ApiProcess, free_port
 from devtools.embedded import EmbeddedPostgres, as_user, binaries, run_as, throwaway_cluster
+from settings import PROJECT_ROOT
 
 
 def stage(message: str) -> None:
@@ -106,8 +107,13 @@ def prepare(cluster: Cluster, dbname: str) -> str:
     return dsn
 
 
+# What seed_main writes beside the ids: each configuration's id and name on a line (bench/put_config.lua).
+PUTS_FILE = "config_puts.txt"
+
+
 def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
-    """Applications with three small configurations each; files of their ids for wrk."""
+    """Applications with three small configurations each; files of their ids for wrk (and, beside
+    them, `config_names.txt` for GET by names and PUTS_FILE for PUT)."""
     sql(dsn, f"""
         INSERT INTO applications (id, name, comments)
         SELECT app_private.ulid_generate(), 'app-' || n, 'seeded by make bench'
@@ -127,6 +133,10 @@ def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
     app_ids, config_ids = workdir / "app_ids.txt", workdir / "config_ids.txt"
     app_ids.write_text("\n".join(row[0] for row in sql(dsn, "SELECT id FROM bench.app_ids ORDER BY n")) + "\n")
     config_ids.write_text("\n".join(row[0] for row in sql(dsn, "SELECT id FROM bench.config_ids ORDER BY n")) + "\n")
+    # A PUT sends the configuration's own name: a name the application already holds would be a 409.
+    puts = sql(dsn, "SELECT b.id || ' ' || c.name FROM bench.config_ids b JOIN configurations c USING (id) "
+                    "ORDER BY b.n")  # fmt: skip
+    (workdir / PUTS_FILE).write_text("\n".join(row[0] for row in puts) + "\n")
     # What a consuming service asks for: application and configuration by names.
     names = (f"app-{n}/configurations/config-{k}" for n in range(1, applications + 1) for k in (1, 2, 3))
     (workdir / "config_names.txt").write_text("\n".join(names) + "\n")
@@ -143,8 +153,11 @@ def seed_list(dsn: str, applications: int) -> None:
 
 
 @contextmanager
-def serving(dsn: str, log: Path, *, command: tuple[str, ...] = ("-m", "api"), **settings: str) -> Iterator[ApiProcess]:
-    api = ApiProcess(dsn, log, command=command, **settings)
+def serving(
+    dsn: str, log: Path, *, command: tuple[str, ...] = ("-m", "api"), cwd: Path = PROJECT_ROOT, **settings: str
+) -> Iterator[ApiProcess]:
+    """`command` served on `dsn` from the checkout in `cwd` (this one, or a worktree of another revision)."""
+    api = ApiProcess(dsn, log, command=command, cwd=cwd, **settings)
     try:
         yield api
     finally:

@@ -4,6 +4,7 @@
 - `Best`, `fastest`, `keep_faster`: each side keeps its best run, with every run's failures;
 - `alternating`: routes run against several servers in turn, so that drift on a shared machine
   favours none; what each request cost the server's process (CPU, context switches) comes along.
+  The servers may share one database or each have its own (`Picks`: the ids each one's wrk draws).
 """
 
 import os
@@ -12,8 +13,9 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
-from bench.harness import Cluster, counters, stage
+from bench.harness import PUTS_FILE, Cluster, counters, stage
 from devtools.api_process import ApiProcess
 
 BENCH = Path(__file__).resolve().parent
@@ -21,6 +23,8 @@ SWEEP = (1, 4, 16, 64)
 CONCURRENCY = 16
 # What the API and its peer (bench/peer.py) both serve, compared in one stage and by bench.ladder.
 PEER_ROUTES = ("healthz", "get_app", "post_app")
+# Every route wrk drives against several servers: the peer's, and PUT of a configuration (not the peer's).
+ROUTES = (*PEER_ROUTES, "put_config")
 
 
 @dataclass
@@ -87,13 +91,16 @@ def wrk(
     return parse_wrk(result.stdout)
 
 
-def pgbench(cluster: Cluster, dbname: str, script: str, clients: int, seconds: float) -> Load:
+def pgbench(cluster: Cluster, dbname: str, script: str, clients: int, seconds: float, *, transactions: int = 0) -> Load:
+    """`script` run by `clients` for `seconds`, or for `transactions` in all when given (each client
+    runs its share)."""
     with tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False) as file:
         file.write(script)
+    length = ["-t", str(-(-transactions // clients))] if transactions else ["-T", str(round(seconds))]
     try:
         result = subprocess.run(
             [str(cluster.bin / "pgbench"), "-n", "-M", "simple", "-c", str(clients), "-j", str(min(clients, 2)),
-             "-T", str(round(seconds)), "-f", file.name, cluster.dsn(dbname)],
+             *length, "-f", file.name, cluster.dsn(dbname)],
             capture_output=True, text=True, check=True,
         )  # fmt: skip
         return parse_pgbench(result.stdout)
@@ -129,13 +136,34 @@ def keep_faster[K](best: dict[K, Best], key: K, run: Best) -> None:
         best[key].load = fastest(kept.load, run.load)
 
 
-def peer_routes(app_env: dict[str, str]) -> dict[str, tuple[str, Path | None, dict[str, str]]]:
-    """Each of PEER_ROUTES as wrk drives it: a path, a Lua script and the script's environment."""
-    return {
+class Picks(NamedTuple):
+    """What wrk draws from in one seeded database: get_app.lua's environment and put_config.lua's."""
+
+    app_env: dict[str, str]
+    put_env: dict[str, str] | None = None
+
+
+def picks(workdir: Path) -> Picks:
+    """What wrk draws from in the database whose files seed_main wrote into `workdir`."""
+    return Picks(
+        {"IDS_FILE": str(workdir / "app_ids.txt"), "PATH_PREFIX": "/api/v1/applications/"},
+        {"IDS_FILE": str(workdir / PUTS_FILE)},
+    )
+
+
+def peer_routes(
+    app_env: dict[str, str], put_env: dict[str, str] | None = None
+) -> dict[str, tuple[str, Path | None, dict[str, str]]]:
+    """Each of ROUTES as wrk drives it: a path, a Lua script and the script's environment (PUT only
+    given `put_env`)."""
+    routes = {
         "healthz": ("/healthz", None, {}),
         "get_app": ("", BENCH / "get_app.lua", app_env),
         "post_app": ("", BENCH / "post_app.lua", {}),
     }
+    if put_env is not None:
+        routes["put_config"] = ("", BENCH / "put_config.lua", put_env)
+    return routes
 
 
 def alternating(
@@ -144,20 +172,33 @@ def alternating(
     rounds: int,
     seconds: float,
     routes: tuple[str, ...] = PEER_ROUTES,
+    *,
+    put_env: dict[str, str] | None = None,
+    own: dict[str, Picks] | None = None,
+    serves: dict[str, tuple[str, ...]] | None = None,
 ) -> dict[tuple[str, str], Best]:
-    """Each of `routes` (of PEER_ROUTES) against each server in turn, `rounds` times over; each
-    server keeps its best run of each route, so that drift on a shared machine favours none."""
+    """Each of `routes` (of ROUTES) against each server in turn, `rounds` times over; each server
+    keeps its best run of each route, so that drift on a shared machine favours none.
+
+    wrk draws from `app_env` and `put_env`, or for a server in `own` from that server's own
+    database; a server in `serves` is sent only the routes listed there (the peer: no PUT)."""
+    own, serves = own or {}, serves or {}
+    each = {server: peer_routes(*own.get(server, Picks(app_env, put_env))) for server in servers}
+    runs = {name: [s for s in servers if name in serves.get(s, ROUTES)] for name in ROUTES if name in routes}
+    for name, sent in runs.items():
+        if missing := [server for server in sent if name not in each[server]]:
+            raise ValueError(f"{name} needs a file of configurations to PUT (put_env) for {', '.join(missing)}")
     best: dict[tuple[str, str], Best] = {}
-    for name, (path, script, env) in peer_routes(app_env).items():
-        if name not in routes:
-            continue
+    for name, sent in runs.items():
         for _ in range(rounds):
-            for server, api in servers.items():
+            for server in sent:
+                api = servers[server]
+                path, script, env = each[server][name]
                 before = counters(api.process.pid)
                 load = wrk(api.base + path, CONCURRENCY, seconds, script, **env)
                 after = counters(api.process.pid)
                 requests = load.rate * round(seconds)  # wrk runs whole seconds
                 cpu_us, switches = (after[0] - before[0]) * 1e6 / requests, (after[1] - before[1]) / requests
                 keep_faster(best, (server, name), Best(load, cpu_us, switches))
-        stage(f"  {name}: " + ", ".join(f"{server} {best[server, name].load.rate:,.0f}/s" for server in servers))
+        stage(f"  {name}: " + ", ".join(f"{server} {best[server, name].load.rate:,.0f}/s" for server in sent))
     return best

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench import tricks
 from bench.load import PEER_ROUTES, SWEEP, Load
-from bench.markers import replace_between_markers
+from bench.markers import add_markers, replace_between_markers
 from bench.tricks import Measurement
 from settings import PROJECT_ROOT as ROOT
 
@@ -28,7 +28,17 @@ TARGETS = {
     "stream_p50_ms": 20.0,
     "vs_peer": 0.8,
     "metrics_on_vs_off": 0.95,
+    "writes_with_revisions": 0.8,
+    # Reads are untouched by revisions: the goal is as near 1 as alternating runs on a small machine can say.
+    "reads_with_revisions": 0.9,
 }
+# The revisions stage's routes, in the order its table shows them, and the goal of each.
+REVISION_ROUTES = {
+    "post_app": ("POST /applications", "writes_with_revisions"),
+    "put_config": ("PUT /configurations/{id}", "writes_with_revisions"),
+    "get_app": ("GET /applications/{id}", "reads_with_revisions"),
+}
+REVISIONS_MARKERS = "bench:revisions"
 
 
 @dataclass
@@ -44,7 +54,30 @@ class Results:
     watch: dict[str, float] = field(default_factory=dict)
     cpu_us: dict[str, float] = field(default_factory=dict)  # the server's CPU per request, by run
     tricks: list[Measurement] = field(default_factory=list)  # only with --tricks
+    # The revisions stage: the commits it compared (before, after) and the server's durability settings
+    # (fsync, synchronous_commit: the numbering lock is held through the commit); its runs' shape, its soak.
+    revisions_setting: dict[str, str] = field(default_factory=dict)
+    revisions: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+def revisions_ratios(results: Results) -> dict[str, float]:
+    """Each of the revisions stage's routes with revisions / before them, where it ran."""
+    out = {}
+    for name in REVISION_ROUTES:
+        before, after = results.http.get(f"before revisions: {name}_c16"), results.http.get(f"revisions: {name}_c16")
+        if before is not None and after is not None:
+            out[f"{name}_with_revisions_vs_before"] = after.rate / before.rate
+    return out
+
+
+def revisions_verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
+    checks = []
+    for name, ratio in revisions_ratios(results).items():
+        route, goal = REVISION_ROUTES[name.removesuffix("_with_revisions_vs_before")]
+        checks.append((f"{route} with revisions / before them", f"{ratio:.2f}", f">= {TARGETS[goal]}",
+                       ratio >= TARGETS[goal]))  # fmt: skip
+    return checks
 
 
 def ratios(results: Results) -> dict[str, float]:
@@ -74,7 +107,7 @@ def ratios(results: Results) -> dict[str, float]:
         out["get_app_standby_vs_primary"] = http["replica: get_app_c16"].rate / http["get_app_c16"].rate
     if results.watch:
         out["get_with_watchers_vs_without"] = results.watch["get_rate_with"] / results.watch["get_rate_without"]
-    return out
+    return out | revisions_ratios(results)
 
 
 def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
@@ -107,6 +140,7 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
         load = http[name]
         ratio = load.p99_ms / load.p50_ms
         checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}", ratio <= 4.0))
+    checks += revisions_verdicts(results)
     non_2xx = sum(load.non_2xx + load.errors for load in http.values())
     checks.append(("non-2xx answers and socket errors, all runs", str(non_2xx), "0", non_2xx == 0))
     if results.watch:
@@ -205,12 +239,95 @@ def tricks_markdown(results: Results) -> str:
     return tricks.markdown(results.tricks, tricks_heading(results)) if results.tricks else ""
 
 
-def publish(results: Results, chart_path: Path, docs: Path = DOCS) -> None:
-    """The latest full run into `docs`: every table in benchmarks.md, and the chart beside it. The speed
-    tricks' table too, when the run measured every trick. Nothing else: the README only links to them."""
-    replace_between_markers(docs / "benchmarks.md", "bench:results", markdown(results))
+def _mib(value: float) -> str:
+    return f"{value / 2**20:,.1f} MiB"
+
+
+def revisions_markdown(results: Results) -> str:
+    """The revisions stage's tables, if the run measured it; else nothing."""
+    r, setting, http, database = results.revisions, results.revisions_setting, results.http, results.database
+    if not r:
+        return ""
+    lines = [
+        f"Revisions, from the run of {results.started} ({results.machine}): the last tree before revisions "
+        f"({setting['before']}) against HEAD ({setting['after']}), each served from a worktree of its own on a "
+        f"database its own migrations made, seeded alike ({r['applications']:,.0f} applications, three "
+        f"configurations each); {r['rounds']:g} alternations of {r['seconds']:g} s per run at concurrency 16, "
+        f"each side keeping its best. The server: fsync {setting['fsync']}, synchronous_commit "
+        f"{setting['synchronous_commit']}.",
+        "",
+        "| route | before revisions (/s) | with revisions (/s) | with / before | goal | met |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    measured = revisions_ratios(results)
+    for name, (route, goal) in REVISION_ROUTES.items():
+        if (ratio := measured.get(f"{name}_with_revisions_vs_before")) is not None:
+            before, after = http[f"before revisions: {name}_c16"], http[f"revisions: {name}_c16"]
+            met = "yes" if ratio >= TARGETS[goal] else "NO"
+            lines.append(
+                f"| {route} | {before.rate:,.0f} | {after.rate:,.0f} | {ratio:.2f} | >= {TARGETS[goal]} | {met} |"
+            )
+    for name in ("config_update", "app_create"):
+        before, after = database.get(f"before revisions: {name}_c16"), database.get(f"revisions: {name}_c16")
+        if before is not None and after is not None:
+            lines.append(f"| pgbench `{name}`, the database alone | {before.rate:,.0f} | {after.rate:,.0f} | "
+                         f"{after.rate / before.rate:.2f} | | |")  # fmt: skip
+    runs = [load for key, load in (*http.items(), *database.items()) if key.split(": ")[0].endswith("revisions")]
+    lines += [
+        "",
+        f"Non-2xx answers and socket errors, all these runs: {sum(run.non_2xx + run.errors for run in runs)}.",
+    ]
+    sizes = [label for label in ("1 KB", "20 KB") if f"{label}: revisions" in r]
+    if sizes:
+
+        def row(what: str, figure: str, unit: str = "") -> str:
+            return f"| {what} | " + " | ".join(f"{r[f'{size}: {figure}']:,.0f}{unit}" for size in sizes) + " |"
+
+        lines += [
+            "",
+            "| the soak: one configuration updated again and again | "
+            + " | ".join(f"{size} configuration" for size in sizes) + " |",
+            "|---|" + "---:|" * len(sizes),
+            row("updates (pgbench, one client, a transaction each)", "revisions"),
+            row("updates per second", "updates_per_s", "/s"),
+            row("the configuration as JSON text (bytes)", "json_bytes"),
+            row("its state as a revision stores it (bytes; TOAST compresses it when large)", "state_stored_bytes"),
+            row("bytes per revision: the table, heap and TOAST", "table_bytes_per_revision"),
+            row("bytes per revision: with its indexes", "bytes_per_revision"),
+        ]  # fmt: skip
+    lines += [
+        "",
+        "| the revisions table after the soak | value |",
+        "|---|---:|",
+        f"| revisions: the seed's, the runs' above and the soak's | {r['rows']:,.0f} |",
+        f"| the table, heap and TOAST (`pg_table_size`) | {_mib(r['table_bytes'])} |",
+        f"| its indexes (`pg_indexes_size`) | {_mib(r['indexes_bytes'])} |",
+        f"| with its indexes (`pg_total_relation_size`) | {_mib(r['total_bytes'])} |",
+        f"| bytes per revision, with its indexes (total / revisions) | {r['total_bytes'] / r['rows']:,.0f} |",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def publish_own(results: Results, docs: Path = DOCS) -> list[str]:
+    """The blocks of benchmarks.md that a stage fills on its own, for those of them the run filled:
+    the speed tricks' (every trick measured) and the revisions'. The blocks it wrote."""
+    written = []
     if tricks.complete(results.tricks):
         tricks.publish(results.tricks, tricks_heading(results), docs / "benchmarks.md")
+        written.append("the speed tricks")
+    if results.revisions:
+        add_markers(docs / "benchmarks.md", REVISIONS_MARKERS, "## Revisions: what a write pays")
+        replace_between_markers(docs / "benchmarks.md", REVISIONS_MARKERS, revisions_markdown(results))
+        written.append("the revisions")
+    return written
+
+
+def publish(results: Results, chart_path: Path, docs: Path = DOCS) -> None:
+    """The latest full run into `docs`: every table in benchmarks.md, and the chart beside it. The speed
+    tricks' table too, when the run measured every trick, and the revisions' when it measured them.
+    Nothing else: the README only links to them."""
+    replace_between_markers(docs / "benchmarks.md", "bench:results", markdown(results))
+    publish_own(results, docs)
     shutil.copyfile(chart_path, docs / "bench-get-sweep.png")
 
 
