@@ -125,6 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a database for each revision, migrated by its own worktree (else one, migrated by this checkout)",
     )
     parser.add_argument("--routes", nargs="+", choices=ROUTES, default=list(ROUTES), help="the routes to run")
+    parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="fsync and synchronous_commit on, as in production (else off, as every bench stage runs)",
+    )
     args = parser.parse_args(argv)
     try:
         rungs = {rung: rung_settings(rung) for rung in args.rungs}
@@ -133,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     routes = tuple(route for route in ROUTES if route in args.routes)
 
     cluster = throwaway_cluster()
+    cluster.ephemeral = not args.durable  # a cluster of its own (initdb), started without fsync=off
     cluster.init()
     cluster.start()
     # Every server stays up with its pool of 16 and a listener: more than the default 100.
