@@ -47,7 +47,8 @@ def sse(event: str, data: str, event_id: int | None = None) -> str:
     return f"{lines}event: {event}\ndata: {data}\n\n"
 
 
-RESYNC = sse("resync", json.dumps({"reason": "changes may have been missed: read the application again"}))
+RESYNC_DATA = json.dumps({"reason": "changes may have been missed: read the application again"})
+RESYNC = sse("resync", RESYNC_DATA)
 # Queued when the stream may have missed changes: read them from the revisions (`CatchUp`).
 CATCH_UP: Event = (-1, "")
 
@@ -92,16 +93,23 @@ async def events(
     what the stream may have missed is read with `catch_up(the last revision sent)`."""
     subscribed = json.dumps({"application_id": stream.application_id, "etag": etag(application)})
     yield f"retry: {RETRY_MS}\n" + sse("subscribed", subscribed, start if replay is None else None)
-    sent = start
+    # What is known from the database (the start, what was replayed): a live event at or below it
+    # is not sent again. A live event's revision is only what a notification said, which any role
+    # may send: it never raises this floor, so a forged one cannot silence the events after it.
+    floor = start
+    last = start  # the last revision sent, where a catch-up reads on from
     while True:
         if replay is not None:
             if replay.missed:
-                yield RESYNC  # the client reads the application again: go on from then
-                sent = max(sent, replay.resume_at)
+                if replay.resume_at is None:  # the database could not be read: tell, and go on as before
+                    yield RESYNC
+                else:  # the client reads the application again: go on from then, and reconnect from there
+                    yield sse("resync", RESYNC_DATA, replay.resume_at)
+                    floor = last = replay.resume_at
             for change in replay.changes:
-                if change.revision <= sent:
+                if change.revision <= floor:
                     continue
-                sent = change.revision
+                floor = last = change.revision
                 yield change_event(change)[1]
                 if ends(change):
                     return
@@ -114,13 +122,13 @@ async def events(
         if event is None:  # the application was deleted, or the server is stopping
             return
         if event is CATCH_UP:
-            replay = await catch_up(sent)
+            replay = await catch_up(last)
             continue
         revision, text = event
         if revision:
-            if revision <= sent:  # replayed already, or older than the state `subscribed` announced
+            if revision <= floor:  # replayed already, or older than the state `subscribed` announced
                 continue
-            sent = revision
+            last = max(last, revision)
         yield text
 
 
@@ -131,4 +139,4 @@ class Replay:
 
     changes: Sequence[Change] = ()
     missed: bool = False
-    resume_at: int = 0
+    resume_at: int | None = None  # None: not known (the database could not be read)

@@ -64,7 +64,32 @@ def test_what_cannot_be_caught_up_is_a_resync_and_the_stream_goes_on_from_now():
 
     sent = run(stream, catch_up)
 
-    assert sent[1] == RESYNC and ids(sent[1:]) == [21]
+    assert sent[1].startswith("id: 20\nevent: resync\n")  # the client's next reconnect resumes from there
+    assert ids(sent[1:]) == [20, 21]
+
+
+def test_a_catch_up_the_database_cannot_answer_is_a_resync_and_the_stream_goes_on_as_before():
+    stream = Stream(APP)
+    streams.send(stream, CATCH_UP)
+    streams.send(stream, streams.change_event(change(11)))
+    streams.send(stream, None)
+
+    async def catch_up(after: int) -> Replay:
+        return Replay(missed=True)
+
+    sent = run(stream, catch_up)
+
+    assert sent[1] == RESYNC and ids(sent[1:]) == [11]
+
+
+def test_a_forged_revision_cannot_silence_the_changes_after_it():
+    stream = Stream(APP)
+    streams.send(stream, streams.change_event(change(2**53)))  # any role may NOTIFY this
+    streams.send(stream, streams.change_event(change(11)))
+    streams.send(stream, streams.change_event(change(12)))
+    streams.send(stream, None)
+
+    assert ids(run(stream, None)[1:]) == [2**53, 11, 12]
 
 
 def test_a_returning_client_gets_what_it_missed_then_the_live_changes_and_the_end_at_a_deletion():

@@ -178,11 +178,12 @@ def test_eight_writers_and_readers_from_random_cursors_see_every_revision_once_i
                 follow = [cursor]
                 finishing = not writing.is_set()
                 while True:
+                    written = not writing.is_set()  # before the read: every write has committed
                     page = client.get(CHANGES, params={"after": follow[-1], "limit": rng.randint(1, 7)})
                     assert page.status_code == 200, page.text
                     revisions = [change["revision"] for change in page.json()]
                     follow += revisions
-                    if not revisions and not writing.is_set():
+                    if not revisions and written:
                         break
                     if not revisions:
                         time.sleep(0.005)
