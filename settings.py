@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     revisions_max_age_days: float = Field(
         default=7.0,
         ge=0,
+        le=36500,
         description="Days every revision is kept, beyond REVISIONS_KEEP: how long a change-feed cursor or an "
         "event stream's Last-Event-ID stays good.",
     )

@@ -43,7 +43,8 @@ INSERT INTO app_private.revision_retention DEFAULT VALUES;
 REVOKE ALL ON revisions, revision_numbers FROM PUBLIC;
 
 -- What exists already gets a first revision, so that it has a history to diff and revert to.
--- Writes wait meanwhile: none falls between this snapshot and the triggers' start.
+-- Writes wait while it is read. The triggers start with the functions' deploy, right after the
+-- migrations in the same `up`: a write in between is not recorded (db/README.md, Revisions).
 LOCK TABLE applications, configurations IN SHARE MODE;
 INSERT INTO revisions (revision, entity, id, application_id, action, state, etag, changed_at, changed_by)
 SELECT nextval('revision_numbers'), entity, id, application_id, 'created', state,

@@ -12,7 +12,8 @@ AT_EXAMPLE = "2026-12-03T11:55:03.698675Z"
 # Revision numbers are one bigint sequence; the API takes those JSON's numbers hold exactly
 # (2^53 - 1, JavaScript's MAX_SAFE_INTEGER), which at a million a second last 285 years.
 MAX_REVISION = 2**53 - 1
-RevisionNumber = Field(ge=1, le=MAX_REVISION, examples=[42])
+# Strict: true, "1" and 1.0 are not revision 1.
+RevisionNumber = Field(ge=1, le=MAX_REVISION, strict=True, examples=[42])
 
 
 class Revision(BaseModel):

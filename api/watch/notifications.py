@@ -24,8 +24,8 @@ ACTIONS = frozenset({"created", "updated", "deleted"})
 ULID = re.compile(r"[0-7][0-9A-HJKMNP-TV-Z]{25}")
 ETAG = re.compile(r'"[0-9a-f]{32}"')
 FIELDS = frozenset({"revision", "entity", "action", "id", "application_id", "etag", "application_etag"})
-# Revisions are bigint sequence numbers.
-MAX_REVISION = 2**63 - 1
+# Revisions are numbers of a bigint sequence.
+MAX_BIGINT = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +76,7 @@ def change_of(fields: object) -> Change | None:
     if not isinstance(fields, dict) or not fields.keys() <= FIELDS:
         return None
     revision = fields.get("revision")
-    if type(revision) is not int or not 0 < revision <= MAX_REVISION:  # bool is an int, but not one
+    if type(revision) is not int or not 0 < revision <= MAX_BIGINT:  # bool is an int, but not one
         return None
     entity, action = fields.get("entity"), fields.get("action")
     if not isinstance(entity, str) or not isinstance(action, str) or entity not in ENTITIES or action not in ACTIONS:

@@ -325,3 +325,17 @@ def test_the_patch_between_any_two_documents_turns_the_first_into_the_second(row
         assert patch_between(rows, text_a, text_a) == []
         changed += patch != []
     assert changed > 300  # the pairs did differ, mostly
+
+
+def test_a_value_nested_beyond_100_levels_is_replaced_whole_not_a_stack_overflow(rows):
+    def nested(leaf: int, levels: int = 400):
+        value = {"leaf": leaf}
+        for _ in range(levels):
+            value = {"a": value}
+        return value
+
+    a, b = nested(1), nested(2)
+    patch = patch_between(rows, dumps(a), dumps(b))
+
+    assert patch == [{"op": "replace", "path": "/a" * 100, "value": nested(2, 300)}]
+    assert same(apply(loads(dumps(a)), patch), loads(dumps(b)))

@@ -1,7 +1,9 @@
 """/changes: every change after a revision, in commit order, and a long-poll for the next ones."""
 
+import asyncio
 import json
-from typing import Annotated
+from collections.abc import Coroutine
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -11,14 +13,13 @@ from api.http.conditional import client_address
 from api.http.openapi import problems
 from api.http.paths import path_to
 from api.http.responses import JsonText
-from api.http.routes.listing import MAX_PAGE
+from api.http.routes.listing import DEFAULT_PAGE, MAX_PAGE
 from api.http.routing import store
+from api.observability.metrics import UNTIMED
 from api.schema.history import MAX_REVISION, Change
 from api.watch.hub import MAX_WAIT_SECONDS
 
 router = APIRouter(tags=["watch"])
-
-DEFAULT_PAGE = 100
 
 After = Annotated[
     int | None,
@@ -41,8 +42,9 @@ Wait = Annotated[
 
 NEXT = {
     "Link": {
-        "description": 'Always: `<…?after=N&limit=L>; rel="next"`, N the last revision of this page (or the '
-        "`after` asked for, when it is empty): where to go on from.",
+        "description": '`<…?after=N&limit=L>; rel="next"`, N the last revision of this page (or the `after` '
+        "asked for, when it is empty): where to go on from. Absent only when the feed is empty and no "
+        "`after` was given.",
         "schema": {"type": "string"},
     }
 }
@@ -77,7 +79,9 @@ async def list_changes(
 
     page = await read()
     if page == "[]" and wait is not None:
-        page = await request.app.state.watchers.changes_after(after or 0, read, wait, client_address(request))
+        request.scope[UNTIMED] = True  # its duration is the client's wait
+        waiting = request.app.state.watchers.changes_after(after or 0, read, wait, client_address(request))
+        page = await _unless_gone(request, waiting)
     changes = json.loads(page) if page != "[]" else []
     last = changes[-1]["revision"] if changes else after
     headers = {}
@@ -86,3 +90,26 @@ async def list_changes(
             f'<{path_to(request, "list_changes")}?{urlencode({"after": last, "limit": limit})}>; rel="next"'
         )
     return JsonText(page, headers=headers)
+
+
+async def _unless_gone(request: Request, waiting: Coroutine[Any, Any, str]) -> str:
+    """`waiting`'s answer; cancelled as soon as the client goes away, so that it gives its place
+    back then rather than when its wait ends (nobody reads what is answered then)."""
+    answer = asyncio.ensure_future(waiting)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+        if not answer.done():
+            answer.cancel()
+            await asyncio.gather(answer, return_exceptions=True)  # its place given back
+    if answer.cancelled():
+        return "[]"
+    return answer.result()
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns once the client has gone (a GET's body, empty, is all it ever sends before that)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass

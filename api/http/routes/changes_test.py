@@ -77,6 +77,16 @@ def test_a_feed_long_poll_is_answered_by_the_next_change_from_anywhere(settings,
             quiet = await client.get(CHANGES, params={"after": answer.json()[0]["revision"], "wait": 1})
             assert quiet.json() == [] and asyncio.get_running_loop().time() - started >= 0.9
 
+            # A client that goes away gives its place back at once, not when its wait would end.
+            _, writer = await asyncio.open_connection("127.0.0.1", client.base_url.port)
+            after = answer.json()[0]["revision"]
+            writer.write(f"GET {CHANGES}?after={after}&wait=60 HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            await held(app)
+            writer.close()
+            async with asyncio.timeout(2):
+                while app.state.watchers.waiting:
+                    await asyncio.sleep(0.02)
+
     asyncio.run(scenario())
 
 

@@ -27,7 +27,7 @@ EVENT_STREAM = {
         "description": "A `text/event-stream` of the application's changes, held open: read it with an SSE "
         "client (EventSource), not as one body. Each event's `data` is JSON: `subscribed` a SubscribedEvent, "
         "`created`/`updated`/`deleted` a ChangeEvent, `resync` a ResyncEvent. Close the stream on the "
-        "application's own `deleted`: it ends there, and a reconnect would be a 404.",
+        "application's own `deleted`: it ends there, and a reconnect is a 404 (unless it was undeleted).",
         "content": {
             "text/event-stream": {
                 # Text, so that a generated client does not parse the stream as one JSON document; what
@@ -111,7 +111,8 @@ async def stream_application_events(
     made through any API process or in psql: `event:` `created`, `updated` or `deleted`; `id:` its
     revision; `data:` the change, `{"entity", "action", "id", "application_id", "etag",
     "application_etag", "revision"}` (db/README.md). The first event, `subscribed`, carries the
-    application's ETag when the stream began, and as its `id` the revision that state is at.
+    application's ETag when the stream began, and as its `id` the newest revision before that read
+    (the state may hold a change or two more, which the stream then sends again).
 
     A client that reconnects with `Last-Event-ID` (an EventSource does so by itself) first gets
     every change it missed, from the revisions kept, then the live ones: none twice, none skipped.

@@ -15,15 +15,13 @@ from api.http.conditional import IfMatch, IfNoneMatchOnWrite, every_line
 from api.http.openapi import problems, tagged
 from api.http.paths import path_to
 from api.http.responses import JsonText, resource_response
-from api.http.routes.listing import LINK, MAX_PAGE
+from api.http.routes.listing import DEFAULT_PAGE, LINK, MAX_PAGE
 from api.http.routing import JsonBodyRoute, store
 from api.schema.history import MAX_REVISION, PatchOperation, RevertIn, Revision, RevisionState
 from api.schema.models import Application, Configuration, UlidText
 
 applications = APIRouter(prefix="/applications", tags=["history"], route_class=JsonBodyRoute)
 configurations = APIRouter(prefix="/configurations", tags=["history"], route_class=JsonBodyRoute)
-
-DEFAULT_PAGE = 100
 
 HistoryLimit = Annotated[int, Query(ge=1, le=MAX_PAGE, description=f"Page size (1-{MAX_PAGE}).")]
 Before = Annotated[

@@ -19,6 +19,8 @@ from api.schema.models import MAX_NAME_LENGTH, NO_NUL, UlidText, storable_or_non
 CHUNK = 10_000
 PAGE_BYTES = 1024 * 1024
 MAX_PAGE = 1000
+# A history's or the change feed's page when the client names no `limit`: those lists are never whole.
+DEFAULT_PAGE = 100
 
 Limit = Annotated[
     int | None,
