@@ -40,7 +40,8 @@ from bench.report import (
     runs_markdown,
     tricks_markdown,
 )
-from bench.stages import SOAK_UPDATES, STAGES, Bench
+from bench.revisions import SOAK_UPDATES
+from bench.stages import STAGES, Bench
 from bench.watchers import WATCHERS
 from settings import PROJECT_ROOT
 
