@@ -26,7 +26,16 @@ _KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", re
 # The speed tricks SPEED_TRICKS_OFF can turn off, so that `python -m bench.tricks` measures what
 # each buys (docs/performance.md); CPU pinning has a setting of its own, PIN_CPU.
 SPEED_TRICKS = frozenset(
-    {"log_batching", "skip_caller_lookup", "direct_futures", "shared_cursor", "batched_ids", "held_response"}
+    {
+        "log_batching",
+        "skip_caller_lookup",
+        "direct_futures",
+        "shared_cursor",
+        "batched_ids",
+        "held_response",
+        "direct_routes",
+        "hot_routes_first",
+    }
 )
 
 
@@ -154,7 +163,8 @@ class Settings(BaseSettings):
     speed_tricks_off: str = Field(
         default="",
         description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
-        "direct_futures, shared_cursor, batched_ids, held_response); `python -m bench.tricks` sets it. Empty: all on.",
+        "direct_futures, shared_cursor, batched_ids, held_response, direct_routes, hot_routes_first); "
+        "`python -m bench.tricks` sets it. Empty: all on.",
     )
     embedded_dir: Path = Field(
         default=PROJECT_ROOT / ".data",

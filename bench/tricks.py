@@ -5,7 +5,8 @@ PIN_CPU=false for pinning); two servers of this checkout, one uvicorn worker eac
 one and off in the other, alternate on the trick's own stage, `--rounds` times, each side keeping
 its best run; a trick keeps its place when that gains 2 % or more:
 
-    direct_futures, shared_cursor, pin_cpu   GET by id (/s, and the server's CPU per request)
+    direct_futures, shared_cursor, pin_cpu,  GET by id (/s, and the server's CPU per request)
+    direct_routes, hot_routes_first
     batched_ids                              POST (/s, CPU per request)
     log_batching, skip_caller_lookup         GET by id and /healthz with INFO logs (/s, CPU per request)
     held_response                            long-polls: RSS per watcher (KB), the last one woken (s)
@@ -48,6 +49,8 @@ TRICKS = {
     "direct_futures": "get",
     "shared_cursor": "get",
     "pin_cpu": "get",
+    "direct_routes": "get",
+    "hot_routes_first": "get",
     "batched_ids": "post",
     "log_batching": "logged",
     "skip_caller_lookup": "logged",

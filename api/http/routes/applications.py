@@ -11,14 +11,17 @@ from api.http.paths import path_to
 from api.http.responses import JsonText
 from api.http.routes import listing
 from api.http.routes.listing import LINK, After, Limit, NameFilter, Page, one_page, streamed
-from api.http.routing import JsonBodyRoute, store
+from api.http.routing import DirectRoute, JsonBodyRoute, store
 from api.schema import ids
 from api.schema.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 
-router = APIRouter(prefix="/applications", tags=["applications"], route_class=JsonBodyRoute)
+# The read by id, on the hot path, is a DirectRoute; the rest, writes and lists, take their bodies
+# and queries through FastAPI.
+reads = APIRouter(prefix="/applications", tags=["applications"], route_class=DirectRoute)
+others = APIRouter(prefix="/applications", tags=["applications"], route_class=JsonBodyRoute)
 
 
-@router.post(
+@others.post(
     "",
     status_code=201,
     response_model=Application,
@@ -32,7 +35,7 @@ async def create_application(body: ApplicationIn, request: Request) -> JsonText:
     return responses.tagged(text, 201, {"Location": location})
 
 
-@router.put(
+@others.put(
     "/{application_id}",
     response_model=Application,
     responses=tagged() | problems(400, 404, 409, 412, 413, 415, 503),
@@ -55,7 +58,7 @@ async def replace_application(
     return responses.tagged(text)
 
 
-@router.get(
+@reads.get(
     "/{application_id}",
     response_model=Application,
     responses=revalidated() | problems(400, 404, 503),
@@ -67,7 +70,7 @@ async def get_application(application_id: UlidText, request: Request) -> Respons
     return await conditional.get(request, Store.app_get, application_id)
 
 
-@router.delete(
+@others.delete(
     "/{application_id}",
     status_code=204,
     responses=problems(
@@ -85,7 +88,7 @@ async def delete_application(
     return Response(status_code=204)
 
 
-@router.get("", response_model=list[ApplicationSummary], responses={200: {"headers": LINK}} | problems(400, 503))
+@others.get("", response_model=list[ApplicationSummary], responses={200: {"headers": LINK}} | problems(400, 503))
 async def list_applications(
     request: Request, limit: Limit = None, after: After = None, name: NameFilter = None
 ) -> Response:
@@ -110,7 +113,7 @@ async def list_applications(
     return streamed(await page(after), page)
 
 
-@router.get(
+@others.get(
     "/{application_id}/configurations",
     response_model=list[Configuration],
     responses={200: {"headers": LINK}} | problems(400, 404, 503),
@@ -135,3 +138,8 @@ async def list_configurations(
         return await pages.config_list_page(application_id, after, listing.CHUNK, name, listing.PAGE_BYTES)
 
     return streamed(await page(after), page)
+
+
+router = APIRouter()
+router.include_router(others)
+router.include_router(reads)

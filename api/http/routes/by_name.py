@@ -15,11 +15,12 @@ from api.db.gateway import Store
 from api.http import conditional
 from api.http.conditional import GET_PARAMETERS
 from api.http.openapi import problems, revalidated
+from api.http.routing import DirectRoute
 from api.schema.errors import BadRequest, NotFound
 from api.schema.models import MAX_NAME_LENGTH, Application, Configuration
 
 PREFIX = "/applications/by-name"
-router = APIRouter(prefix=PREFIX, tags=["by name"])
+router = APIRouter(prefix=PREFIX, tags=["by name"], route_class=DirectRoute)
 
 
 def _names(request: Request) -> list[str]:
