@@ -29,9 +29,11 @@ def none_match(if_none_match: str | None, current: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Current:
-    """A resource as one read found it, ready to send to any number of waiters."""
+    """A resource as one read found it, ready to send to any number of waiters; or, with `body`
+    None, only its ETag: the database said it is still the version the client's If-None-Match
+    names, which is all a 304 needs."""
 
-    body: bytes
+    body: bytes | None
     etag: str
 
     @classmethod

@@ -119,6 +119,8 @@ def test_public_holds_exactly_the_interface(migrated_dsn):
         "config_diff",
         "config_get",
         "config_get_by_name",
+        "config_get_by_name_if_modified",
+        "config_get_if_modified",
         "config_list",
         "config_list_page",
         "config_revert",

@@ -5,9 +5,10 @@ error leaves it as one of the service's own (api.db.errors.translate): callers s
 `NotFound`, `Conflict`, `PreconditionFailed` with the current ETag, `ServiceUnavailable`,
 `BadRequest`, never the driver.
 
-Reads of one resource (`app_get`, `config_get`, ...) return its JSON text as the function
-built it, ready to send. STABLE reads go to a standby when one is fresh (api.db.replicas);
-`Store.fresh` is the same gateway with every read on the primary, for what must see the
+Reads of one resource (`app_get`, `config_get`, ...) return it as the function built it,
+with its ETag (`api.etags.Current`), ready to send; a revalidating read of a configuration may
+return the ETag alone, the database having said that the row has not changed (api.db.versions).
+STABLE reads go to a standby when one is fresh (api.db.replicas); `Store.fresh` is the same gateway with every read on the primary, for what must see the
 latest commit (a long-poll, an event stream's first state). Writes always go to the primary.
 """
 
@@ -17,40 +18,72 @@ from typing import Any
 from api.db.errors import DATABASE_ERRORS, PRECONDITION_FAILED, sqlstate, translate
 from api.db.pool import Database
 from api.db.replicas import Pinned, Reads
-from api.etags import etag
+from api.db.versions import Versions
+from api.etags import Current, etag, none_match
 from api.schema.errors import NotFound, PreconditionFailed
 
 APP_GET = "SELECT app_get(%s)"
 CONFIG_GET = "SELECT config_get(%s)"
+CONFIG_GET_IF_MODIFIED = "SELECT * FROM config_get_if_modified(%s, %s)"
 
 
 class Store:
     """The SQL functions, as methods; `reads` spreads the STABLE reads (the primary alone by default)."""
 
-    def __init__(self, primary: Database, reads: Reads | None = None) -> None:
+    def __init__(self, primary: Database, reads: Reads | None = None, versions: Versions | None = None) -> None:
         self._primary = primary
         self._reads = reads if reads is not None else Reads(primary)
+        self.versions = versions or Versions(self._reads.connections_opened)
         # Every read on the primary: what a standby, however fresh, may not have yet.
-        self.fresh = self if reads is None or not reads.standbys else Store(primary)
+        self.fresh = self if reads is None or not reads.standbys else Store(primary, versions=self.versions)
 
     # -- one resource ---------------------------------------------------------------------------
 
-    async def app_get(self, application_id: str, *, if_none_match: str | None = None) -> str:
-        """The application's JSON text; `if_none_match` lets a standby's answer that differs be confirmed."""
-        return await self._read(APP_GET, (application_id,), if_none_match)
+    async def app_get(self, application_id: str, *, if_none_match: str | None = None) -> Current:
+        """The application; `if_none_match` lets a standby's answer that differs be confirmed."""
+        return Current.of(await self._read(APP_GET, (application_id,), if_none_match))
 
-    async def app_get_by_name(self, name: str, *, if_none_match: str | None = None) -> str:
-        return await self._read("SELECT app_get_by_name(%s)", (name,), if_none_match)
+    async def app_get_by_name(self, name: str, *, if_none_match: str | None = None) -> Current:
+        return Current.of(await self._read("SELECT app_get_by_name(%s)", (name,), if_none_match))
 
-    async def config_get(self, configuration_id: str, *, if_none_match: str | None = None) -> str:
-        return await self._read(CONFIG_GET, (configuration_id,), if_none_match)
+    async def config_get(self, configuration_id: str, *, if_none_match: str | None = None) -> Current:
+        """The configuration; or, when `if_none_match` names the document this process last read of
+        it and the row is still that version, that document's ETag alone (`body` None): the database
+        then builds and sends nothing (api.db.versions)."""
+        return await self._revalidated(CONFIG_GET, CONFIG_GET_IF_MODIFIED, (configuration_id,), if_none_match)
 
     async def config_get_by_name(
         self, application_name: str, configuration_name: str, *, if_none_match: str | None = None
-    ) -> str:
-        return await self._read(
-            "SELECT config_get_by_name(%s, %s)", (application_name, configuration_name), if_none_match
+    ) -> Current:
+        return await self._revalidated(
+            "SELECT config_get_by_name(%s, %s)",
+            "SELECT * FROM config_get_by_name_if_modified(%s, %s, %s)",
+            (application_name, configuration_name),
+            if_none_match,
         )
+
+    async def _revalidated(
+        self, read: str, if_modified: str, params: tuple[str, ...], if_none_match: str | None
+    ) -> Current:
+        """`read` with `params`; with If-None-Match, `if_modified`, given the version this process
+        knows of the document that tag names (if any), and remembering the version it returns."""
+        if if_none_match is None:  # a first read: the plain function, which costs less for a large document
+            return Current.of(await self._read(read, params, None))
+        key = (read, *params)
+        known = self.versions.matching(key, if_none_match)
+        epoch = self.versions.epoch()
+
+        def settled(row: tuple) -> bool:  # a standby's "unchanged", or the document the client has
+            return row[0] is None or none_match(if_none_match, etag(row[0]))
+
+        text, version = await translated(
+            self._reads.fetch_row(if_modified, (*params, known and known.version), settled=settled)
+        )
+        if text is None:
+            return Current(None, known.etag)
+        current = Current.of(text)
+        self.versions.remember(key, current.etag, version, epoch)
+        return current
 
     # -- lists ----------------------------------------------------------------------------------
 

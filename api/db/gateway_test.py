@@ -8,8 +8,16 @@ API = Path(__file__).parents[1]
 GATEWAY = Path(__file__).parent / "gateway.py"
 
 # The calls that send a statement, and where its (statement, values) arguments are: the pool's
-# own, and the gateway's _read(statement, values, ...) and _write(statement, values, (re-read statement, id)).
-CALLS = {"fetch_value": (0, 1), "fetch_values": (0, 1), "fetch_row": (0, 1), "_read": (0, 1), "_write": (0, 1)}
+# own, and the gateway's _read(statement, values, ...), _write(statement, values, (re-read statement,
+# id)) and _revalidated(statement, statement if modified, values, ...), the second with a version more.
+CALLS = {
+    "fetch_value": (0, 1),
+    "fetch_values": (0, 1),
+    "fetch_row": (0, 1),
+    "_read": (0, 1),
+    "_write": (0, 1),
+    "_revalidated": (0, 2),
+}
 
 
 def database_calls(path: Path) -> list[tuple[ast.expr, ast.expr, int]]:
@@ -31,6 +39,10 @@ def database_calls(path: Path) -> list[tuple[ast.expr, ast.expr, int]]:
                 reread = node.args[2]
                 assert isinstance(reread, ast.Tuple), f"{path.name}:{node.lineno}"
                 pairs.append((reread.elts[0], ast.Tuple(elts=reread.elts[1:])))
+            if node.func.attr == "_revalidated":  # the statement if modified: the values and a version
+                values = node.args[values_at]
+                assert isinstance(values, ast.Tuple), f"{path.name}:{node.lineno}"
+                pairs.append((node.args[1], ast.Tuple(elts=[*values.elts, ast.Constant(None)])))
             for statement, values in pairs:
                 if isinstance(statement, ast.Name):
                     statement = constants.get(statement.id, statement)
@@ -43,7 +55,7 @@ def test_every_statement_is_a_string_constant_with_placeholders_for_values():
 
     assert len(calls) >= 14  # one per SQL function, at least
     for name, statement, values, line in calls:
-        if isinstance(statement, ast.Name) and statement.id == "statement":
+        if isinstance(statement, ast.Name) and statement.id in ("statement", "read", "if_modified"):
             continue  # the gateway's own helpers, passing on what the methods above them gave
         assert isinstance(statement, ast.Constant) and isinstance(statement.value, str), f"{name}:{line}"
         assert statement.value.startswith("SELECT "), f"{name}:{line}"

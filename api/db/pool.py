@@ -58,8 +58,17 @@ class _Connection(psycopg2.extensions.connection):
 
     LARGE_RESULT_CHARS = 64 * 1024
 
-    def __init__(self, dsn: str, *args: Any, statement_timeout_ms: int = 0, share: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *args: Any,
+        statement_timeout_ms: int = 0,
+        share: bool = True,
+        opened: Callable[[], None] = lambda: None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(dsn, *args, **kwargs)
+        opened()
         self.autocommit = True
         self._share = share  # off only to measure what sharing buys (SPEED_TRICKS_OFF=shared_cursor)
         psycopg2.extras.register_default_json(self, loads=str)
@@ -137,7 +146,9 @@ class Database:
         self.max_size = max_size
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._connection_factory = partial(_Connection, statement_timeout_ms=statement_timeout_ms, share=shared_cursor)
+        self._connection_factory = partial(
+            _Connection, statement_timeout_ms=statement_timeout_ms, share=shared_cursor, opened=self._opened
+        )
         self._direct_futures = direct_futures  # off only to measure what they buy (SPEED_TRICKS_OFF)
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -145,6 +156,11 @@ class Database:
         self._metrics = metrics
         self.in_use = 0  # calls holding a slot now
         self.waiting = 0  # calls waiting for one
+        # Connections opened so far: a new one may be to a server whose history went back (api.db.versions).
+        self.connections_opened = 0
+
+    def _opened(self) -> None:
+        self.connections_opened += 1
 
     def open(self) -> None:
         """Open the pool; a database that cannot be reached now is retried on each call."""

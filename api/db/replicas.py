@@ -70,6 +70,10 @@ class Standby:
 Fetch = Callable[[Database], Awaitable[Any]]
 
 
+def _any(answer: Any) -> bool:
+    return True
+
+
 class Reads:
     """`fetch_value` and `fetch_values` as `Database` has them, for STABLE reads; `pinned()` for a
     request that reads several times."""
@@ -97,6 +101,18 @@ class Reads:
 
         return await self._read(lambda db: db.fetch_value(statement, params, idempotent=True), settled)
 
+    async def fetch_row(
+        self, statement: str, params: Sequence[Any] = (), *, settled: Callable[[tuple], bool] | None = None
+    ) -> tuple:
+        """The one row, every column; a standby's row that `settled` refuses is confirmed on the primary."""
+        if not self.standbys:
+            return await self.primary.fetch_row(statement, params, idempotent=True)
+        return await self._read(lambda db: db.fetch_row(statement, params, idempotent=True), settled or _any)
+
+    def connections_opened(self) -> int:
+        """Connections the pools of the primary's reads and of the standbys have opened so far."""
+        return self.primary.connections_opened + sum(standby.db.connections_opened for standby in self.standbys)
+
     async def fetch_values(self, statement: str, params: Sequence[Any] = ()) -> list[Any]:
         if not self.standbys:
             return await self.primary.fetch_values(statement, params, idempotent=True)
@@ -106,7 +122,7 @@ class Reads:
         """Reads that go on where the first went (a streamed list: no page from an older snapshot)."""
         return Pinned(self)
 
-    async def _read(self, fetch: Fetch, settled: Callable[[Any], bool] = lambda answer: True) -> Any:
+    async def _read(self, fetch: Fetch, settled: Callable[[Any], bool] = _any) -> Any:
         standby = self._pick()
         if standby is None:
             return await fetch(self.primary)

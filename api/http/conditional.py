@@ -22,7 +22,7 @@ from api.http.responses import resource_response
 from api.watch.hub import MAX_WAIT_SECONDS
 
 # A gateway method that reads one resource (Store.config_get, ...), given the store first.
-ReadOne = Callable[..., Awaitable[str]]
+ReadOne = Callable[..., Awaitable[Current]]
 
 # Declared for the OpenAPI document; a handler reads them with `preconditions()`, which takes every line.
 IfMatch = Annotated[
@@ -79,7 +79,7 @@ async def get(request: Request, read: ReadOne, *args: Any) -> Response:
     state = request.app.state
     store: Store = state.store
     if wait is None or if_none_match is None:
-        return resource_response(Current.of(await read(store, *args, if_none_match=if_none_match)), if_none_match)
+        return resource_response(await read(store, *args, if_none_match=if_none_match), if_none_match)
     # The same method of the gateway whose reads all go to the primary: a waiter must not be
     # answered from a standby that has not seen the change that woke it.
     read_fresh = (getattr(store.fresh, read.__name__), args)

@@ -41,9 +41,10 @@ log = logging.getLogger(__name__)
 
 MAX_WAIT_SECONDS = 300
 
-# A read of one resource: a gateway method returning its JSON text (on the primary), and its
-# arguments; equal reads share one group of waiters.
-Read = tuple[Callable[..., Awaitable[str]], tuple[Any, ...]]
+# A read of one resource: a gateway method returning it (on the primary), and its arguments;
+# equal reads share one group of waiters. Given an If-None-Match, the method may answer with the
+# ETag alone (`Current.body` None) when the resource is still that version.
+Read = tuple[Callable[..., Awaitable[Current]], tuple[Any, ...]]
 
 
 # How a wait ends, besides with a new `Current` or the `NotFound` of a deleted resource.
@@ -124,7 +125,7 @@ class Watchers:
         group.waiters[waiter] = if_none_match
         sequence, outages = self._sequence, self.outages
         try:
-            current = Current.of(await _fetch(read))
+            current = await _fetch(read, _unless(group, if_none_match))
         except BaseException:
             self._leave(group, waiter)
             raise
@@ -154,7 +155,7 @@ class Watchers:
             raise NotFound(outcome.detail, sqlstate=outcome.sqlstate)
         if outcome is TIMEOUT and (group.stale or not self.listening or self.outages != wait.outages):
             # A change may have gone unheard or unread meanwhile: ask the database, not the listener.
-            return Current.of(await _fetch(group.read))
+            return await _fetch(group.read, wait.if_none_match)
         return wait.current
 
     def _index(self, group: _Group, current: Current) -> frozenset[Key]:
@@ -207,8 +208,9 @@ class Watchers:
         try:
             while group.waiters and not self.closed:
                 group.again = False
+                tags = set(group.waiters.values())
                 try:
-                    outcome: Current | NotFound = Current.of(await _fetch(group.read))
+                    outcome: Current | NotFound = await _fetch(group.read, _unless(group, *tags))
                 except NotFound as exc:
                     outcome = exc
                 except ApiError:
@@ -378,6 +380,15 @@ class Wait:
             self.waiter.set_result(GONE)
 
 
-async def _fetch(read: Read) -> str:
+async def _fetch(read: Read, if_none_match: str | None = None) -> Current:
     method, args = read
-    return await method(*args)
+    return await method(*args, if_none_match=if_none_match)
+
+
+def _unless(group: _Group, *tags: str) -> str | None:
+    """The If-None-Match to read `group`'s resource with: the one tag its waiters hold when the
+    keys of that version are filed already; then an unchanged resource is answered without its
+    body, which no one needs. Else None: the body, to file the keys or for some waiter's 200."""
+    if len(tags) == 1 and tags[0] == group.keyed:
+        return tags[0]
+    return None

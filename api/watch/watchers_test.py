@@ -43,13 +43,13 @@ class ScriptedStore:
         self.before_answer = before_answer
         self.reads = 0
 
-    async def app_get(self, application_id):
+    async def app_get(self, application_id, *, if_none_match=None):
         self.reads += 1
         self.before_answer(self.reads)
         answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
         if isinstance(answer, Exception):
             raise answer
-        return answer
+        return Current.of(answer)
 
 
 def test_a_change_announced_while_a_first_read_runs_is_read_again_even_if_another_waiter_filed_the_group():
@@ -62,12 +62,12 @@ def test_a_change_announced_while_a_first_read_runs_is_read_again_even_if_anothe
             self.release_first = asyncio.Event()
             self.reads = 0
 
-        async def app_get(self, application_id):
+        async def app_get(self, application_id, *, if_none_match=None):
             self.reads += 1
             if self.reads == 1:
                 await self.release_first.wait()
-                return old
-            return new
+                return Current.of(old)
+            return Current.of(new)
 
     async def scenario() -> tuple[int, bool]:
         db = Store()

@@ -133,7 +133,7 @@ async def stream_application_events(
     stream = watchers.subscribe(application_id, client_address(request))
     try:
         latest = await gateway.revision_latest()
-        application = await gateway.app_get(application_id)
+        application = (await gateway.app_get(application_id)).body.decode()
         replay = None if resume_after is None else await catch_up(resume_after)
     except BaseException:
         watchers.unsubscribe(stream)
