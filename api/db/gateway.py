@@ -8,8 +8,9 @@ error leaves it as one of the service's own (api.db.errors.translate): callers s
 Reads of one resource (`app_get`, `config_get`, ...) return it as the function built it,
 with its ETag (`api.etags.Current`), ready to send; a revalidating read of a configuration may
 return the ETag alone, the database having said that the row has not changed (api.db.versions).
-STABLE reads go to a standby when one is fresh (api.db.replicas); `Store.fresh` is the same gateway with every read on the primary, for what must see the
-latest commit (a long-poll, an event stream's first state). Writes always go to the primary.
+STABLE reads go to a standby when one is fresh (api.db.replicas); `Store.fresh` is the same
+gateway with every read on the primary, for what must see the latest commit (a long-poll, an
+event stream's first state). Writes always go to the primary.
 """
 
 from collections.abc import Awaitable, Sequence
