@@ -123,7 +123,7 @@ class Watchers:
         group = self._groups.get(read) or self._groups.setdefault(read, _Group(read))
         waiter = asyncio.get_running_loop().create_future()
         group.waiters[waiter] = if_none_match
-        sequence, outages = self._sequence, self.outages
+        sequence = self._sequence
         try:
             current = await _fetch(read, _unless(group, if_none_match))
         except BaseException:
@@ -137,7 +137,7 @@ class Watchers:
             # A change was announced between the registration and this read's keys: maybe
             # after the read's snapshot, so read again rather than wait on what may be stale.
             self._wake(group)
-        return Wait(self, group, waiter, if_none_match, seconds, current, outages, client)
+        return Wait(self, group, waiter, if_none_match, seconds, current, client)
 
     async def _answer(self, wait: "Wait") -> Current:
         group, waiter = wait.group, wait.waiter
@@ -153,10 +153,12 @@ class Watchers:
             return outcome
         if isinstance(outcome, NotFound):  # deleted while waited on: each waiter raises its own
             raise NotFound(outcome.detail, sqlstate=outcome.sqlstate)
-        if outcome is TIMEOUT and (group.stale or not self.listening or self.outages != wait.outages):
-            # A change may have gone unheard or unread meanwhile: ask the database, not the listener.
-            return await _fetch(group.read, wait.if_none_match)
-        return wait.current
+        if outcome is GONE:
+            return wait.current  # no one to answer
+        # The wait ended (its time, or the hub closing) with no change heard. One may have gone
+        # unheard or unread (the listener away, a writer with triggers off): the database says,
+        # without the body when there was none.
+        return await _fetch(group.read, wait.if_none_match)
 
     def _index(self, group: _Group, current: Current) -> frozenset[Key]:
         """File the group under what `current` names too: a name may come to mean another
@@ -347,7 +349,7 @@ class Wait:
     request holds a future and this rather than the framework's frames and objects.
     """
 
-    __slots__ = ("client", "current", "group", "hub", "if_none_match", "outages", "seconds", "waiter")
+    __slots__ = ("client", "current", "group", "hub", "if_none_match", "seconds", "waiter")
 
     def __init__(
         self,
@@ -357,11 +359,10 @@ class Wait:
         if_none_match: str,
         seconds: float,
         current: Current,
-        outages: int,
         client: str,
     ) -> None:
         self.hub, self.group, self.waiter, self.client = hub, group, waiter, client
-        self.if_none_match, self.seconds, self.current, self.outages = if_none_match, seconds, current, outages
+        self.if_none_match, self.seconds, self.current = if_none_match, seconds, current
 
     async def answer(self) -> Current:
         return await self.hub._answer(self)
