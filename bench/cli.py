@@ -27,11 +27,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.chart import chart
 from bench.harness import database_server, machine, now, stage
 from bench.report import (
     TARGETS,
     Results,
-    chart,
     markdown,
     publish,
     publish_own,

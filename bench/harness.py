@@ -6,6 +6,7 @@
 - /proc sampling of a server's process: CPU seconds, context switches, RSS, idleness, its CPU.
 """
 
+import json
 import os
 import re
 import shutil
@@ -109,11 +110,72 @@ def prepare(cluster: Cluster, dbname: str) -> str:
 
 # What seed_main writes beside the ids: each configuration's id and name on a line (bench/put_config.lua).
 PUTS_FILE = "config_puts.txt"
+# ... and the id of its one large configuration (`big_config`), of an application of its own.
+BIG_FILE = "config_big.txt"
+# How large that configuration is as the API serves it (config_get's text: its envelope and `config`).
+BIG_BYTES = (20_000, 21_000)
+
+
+def big_config(size: int) -> dict:
+    """A configuration of about `size` bytes as JSON (PostgreSQL's jsonb writes the same separators as
+    json.dumps), of the kind a service keeps: a few settings, then a few hundred entries of endpoints,
+    feature flags and rate limits, each an object of strings, numbers and booleans."""
+    teams = ("payments", "search", "identity", "billing", "catalogue", "shipping")
+    config: dict = {"release": 42, "region": "eu-west-1", "replicas": 6, "debug": False, "tags": ["a", "b"],
+                    "endpoints": {}, "features": {}, "limits": {}}  # fmt: skip
+    n = 0
+    while len(json.dumps(config)) < size:
+        n += 1
+        team = teams[n % 6]
+        if n % 3 == 0:
+            config["endpoints"][f"{team}-{n}"] = {
+                "url": f"https://{team}-{n}.internal.example:{8000 + n * 7 % 1000}/api/v{n % 3 + 1}",
+                "timeout_ms": 250 + 37 * n % 900,
+                "retries": n % 5,
+                "tls": n % 4 != 0,
+            }
+        elif n % 3 == 1:
+            config["features"][f"flag_{n:03d}"] = {"enabled": n % 2 == 0, "rollout_percent": 7 * n % 101, "owner": team}
+        else:
+            config["limits"][f"{team}_{n}"] = {"per_second": 50 * (n % 40 + 1), "burst": 10 * (n % 7 + 1),
+                                               "scope": "tenant" if n % 2 else "global"}  # fmt: skip
+    return config
+
+
+def seed_big(dsn: str, workdir: Path) -> str:
+    """One configuration of BIG_BYTES as served, of an application of its own (no other run draws it: it
+    is in no ids file and no bench table); its id, written to BIG_FILE in `workdir`."""
+    name = "config-20kb"
+    envelope = {"id": "X" * 26, "name": name, "config": {}, "comments": None, "application_id": "X" * 26}
+    middle = sum(BIG_BYTES) // 2 - 100  # the loop in big_config overshoots by up to an entry
+    text = json.dumps(big_config(middle - len(json.dumps(envelope)) + 2))
+    conn = psycopg2.connect(dsn)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute("""
+                WITH app AS (INSERT INTO applications (id, name, comments)
+                             VALUES (app_private.ulid_generate(), 'bench-big', 'seeded by make bench') RETURNING id)
+                INSERT INTO configurations (id, application_id, name, comments, config)
+                SELECT app_private.ulid_generate(), app.id, %s, NULL, %s::jsonb FROM app RETURNING id
+            """, (name, text))  # fmt: skip
+            config_id = cur.fetchone()[0]
+            cur.execute("SELECT octet_length(config_get(%s)::text)", (config_id,))
+            served = cur.fetchone()[0]
+    finally:
+        conn.close()
+    if not BIG_BYTES[0] <= served <= BIG_BYTES[1]:
+        raise RuntimeError(
+            f"the large configuration is {served:,} bytes as served, not {BIG_BYTES[0]:,}-{BIG_BYTES[1]:,}"
+        )
+    (workdir / BIG_FILE).write_text(config_id + "\n")
+    return config_id
 
 
 def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
     """Applications with three small configurations each; files of their ids for wrk (and, beside
-    them, `config_names.txt` for GET by names and PUTS_FILE for PUT)."""
+    them, `config_names.txt` for GET by names and PUTS_FILE for PUT); then one large configuration,
+    of an application of its own, its id in BIG_FILE (`seed_big`)."""
     sql(dsn, f"""
         INSERT INTO applications (id, name, comments)
         SELECT app_private.ulid_generate(), 'app-' || n, 'seeded by make bench'
@@ -140,6 +202,7 @@ def seed_main(dsn: str, applications: int, workdir: Path) -> tuple[Path, Path]:
     # What a consuming service asks for: application and configuration by names.
     names = (f"app-{n}/configurations/config-{k}" for n in range(1, applications + 1) for k in (1, 2, 3))
     (workdir / "config_names.txt").write_text("\n".join(names) + "\n")
+    seed_big(dsn, workdir)
     return app_ids, config_ids
 
 

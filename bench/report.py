@@ -1,12 +1,13 @@
-"""The report of a run: its results, the ratios and targets judged from them, markdown, the chart,
-and the docs it is published into (docs/benchmarks.md and docs/bench-get-sweep.png, nothing else)."""
+"""The report of a run: its results, the ratios and targets judged from them, markdown, and the
+docs it is published into (docs/benchmarks.md and docs/bench-get-sweep.png, nothing else; the
+chart itself is bench.chart's)."""
 
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import tricks
-from bench.load import PEER_ROUTES, SWEEP, Load
+from bench.load import PEER_ROUTES, Load
 from bench.markers import add_markers, replace_between_markers
 from bench.tricks import Measurement
 from settings import PROJECT_ROOT as ROOT
@@ -21,12 +22,14 @@ TARGETS = {
     "list_ttfb_s": 1.0,
     "list_vs_copy": 0.5,
     "by_name_vs_by_id": 0.8,
-    "304_vs_200": 1.0,
+    "304_vs_200": 1.5,  # of the 20 KB configuration (bench.harness.BIG_BYTES)
     "watcher_rss_kb": 20.0,
     "watchers_woken_s": 1.0,
     "get_with_watchers": 0.8,
     "stream_p50_ms": 20.0,
-    "vs_peer": 0.8,
+    "vs_peer": 1.0,  # GET by id and POST (issue #24)
+    "healthz_vs_peer": 0.8,  # /healthz keeps the bench's own goal: no handler work to weigh, issue #24 sets none
+    "workers2_p99_over_p50": 5.0,  # GET by id at concurrency 16, WORKERS=2
     "metrics_on_vs_off": 0.95,
     "writes_with_revisions": 0.8,
     # Reads are untouched by revisions: the goal is as near 1 as alternating runs on a small machine can say.
@@ -39,6 +42,22 @@ REVISION_ROUTES = {
     "get_app": ("GET /applications/{id}", "reads_with_revisions"),
 }
 REVISIONS_MARKERS = "bench:revisions"
+# The goals issue #24 sets, each judged in one run of `make bench` (the full one: two workers too), by
+# the name verdicts() gives it.
+def _of_issue_24(verdict: str) -> bool:
+    """Whether a verdict (named as verdicts() names it, some with a count first) is one of ISSUE_24."""
+    return any(verdict.endswith(name) for name in ISSUE_24)
+
+
+ISSUE_24 = (
+    "get_app / the peer's (FastAPI on asyncpg)",
+    "post_app / the peer's (FastAPI on asyncpg)",
+    "GET of the 20 KB configuration: answered 304 / answered 200",
+    "2 workers: GET p99 / p50",
+    "all answered 200 after one change: last (s)",
+    "long-polls: RSS per watcher (KB)",
+    "GET configuration by name / by id",
+)
 
 
 @dataclass
@@ -53,6 +72,7 @@ class Results:
     listing: dict[str, float] = field(default_factory=dict)
     watch: dict[str, float] = field(default_factory=dict)
     cpu_us: dict[str, float] = field(default_factory=dict)  # the server's CPU per request, by run
+    body_bytes: dict[str, float] = field(default_factory=dict)  # a run's 200 body as checked, by run
     tricks: list[Measurement] = field(default_factory=list)  # only with --tricks
     # The revisions stage: the commits it compared (before, after) and the server's durability settings
     # (fsync, synchronous_commit: the numbering lock is held through the commit); its runs' shape, its soak.
@@ -91,14 +111,17 @@ def ratios(results: Results) -> dict[str, float]:
         "get_config_by_name_vs_by_id": http["get_config_by_name_c16"].rate / http["get_config_c16"].rate,
         "get_config_by_name_vs_http": http["get_config_by_name_c16"].rate / http["healthz_c16"].rate,
         "list_configs_vs_http": http["list_configs_c16"].rate / http["healthz_c16"].rate,
-        "get_304_vs_200": http["get_one_304_c16"].rate / http["get_one_200_c16"].rate,
+        "get_big_304_vs_200": http["get_big_304_c16"].rate / http["get_big_200_c16"].rate,
     }
-    if "get_one_304_c16" in results.cpu_us:
+    if "get_big_304_c16" in results.cpu_us:
         cpu = results.cpu_us
-        out["get_304_vs_200_cpu_per_request"] = cpu["get_one_304_c16"] / cpu["get_one_200_c16"]
+        out["get_big_304_vs_200_cpu_per_request"] = cpu["get_big_304_c16"] / cpu["get_big_200_c16"]
     for name in PEER_ROUTES:
         if f"peer: {name}_c16" in http:  # "ours:" ran beside it, alternating
             out[f"{name}_vs_peer"] = http[f"ours: {name}_c16"].rate / http[f"peer: {name}_c16"].rate
+    if "2 workers: get_app_c16" in http:
+        two = http["2 workers: get_app_c16"]
+        out["get_app_2_workers_p99_over_p50"] = two.p99_ms / two.p50_ms
     if "metrics off: get_app_c16" in http:
         out["get_app_metrics_on_vs_off"] = http["metrics on: get_app_c16"].rate / http["metrics off: get_app_c16"].rate
     if listing:
@@ -122,16 +145,18 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
          r["post_app_vs_db"] >= TARGETS["post_vs_db"]),
         ("GET configuration by name / by id", f"{r['get_config_by_name_vs_by_id']:.2f}",
          f">= {TARGETS['by_name_vs_by_id']}", r["get_config_by_name_vs_by_id"] >= TARGETS["by_name_vs_by_id"]),
-        ("GET answered 304 / answered 200", f"{r['get_304_vs_200']:.2f}", f">= {TARGETS['304_vs_200']}",
-         r["get_304_vs_200"] >= TARGETS["304_vs_200"]),
+        ("GET of the 20 KB configuration: answered 304 / answered 200", f"{r['get_big_304_vs_200']:.2f}",
+         f">= {TARGETS['304_vs_200']}", r["get_big_304_vs_200"] >= TARGETS["304_vs_200"]),
     ]  # fmt: skip
     for name in PEER_ROUTES:
         if f"{name}_vs_peer" in r:
-            checks.append((f"{name} / the peer's (FastAPI on asyncpg)", f"{r[f'{name}_vs_peer']:.2f}",
-                           f">= {TARGETS['vs_peer']}", r[f"{name}_vs_peer"] >= TARGETS["vs_peer"]))  # fmt: skip
-    if "get_304_vs_200_cpu_per_request" in r:
-        cpu = r["get_304_vs_200_cpu_per_request"]
-        checks.append(("GET answered 304: the server's CPU per request / 200's", f"{cpu:.2f}", "< 1", cpu < 1))
+            goal = TARGETS["healthz_vs_peer" if name == "healthz" else "vs_peer"]
+            checks.append((f"{name} / the peer's (FastAPI on asyncpg)", f"{r[f'{name}_vs_peer']:.2f}", f">= {goal}",
+                           r[f"{name}_vs_peer"] >= goal))  # fmt: skip
+    if "get_big_304_vs_200_cpu_per_request" in r:
+        cpu = r["get_big_304_vs_200_cpu_per_request"]
+        checks.append(("GET of the 20 KB configuration answered 304: the server's CPU per request / 200's",
+                       f"{cpu:.2f}", "< 1", cpu < 1))  # fmt: skip
     if "get_app_metrics_on_vs_off" in r:
         checks.append(("GET app with metrics / without", f"{r['get_app_metrics_on_vs_off']:.2f}",
                        f">= {TARGETS['metrics_on_vs_off']}",
@@ -139,7 +164,11 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
     for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
         load = http[name]
         ratio = load.p99_ms / load.p50_ms
-        checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}", ratio <= 4.0))
+        checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}",
+                       ratio <= TARGETS["p99_over_p50"]))  # fmt: skip
+    if "get_app_2_workers_p99_over_p50" in r:
+        ratio, goal = r["get_app_2_workers_p99_over_p50"], TARGETS["workers2_p99_over_p50"]
+        checks.append(("2 workers: GET p99 / p50", f"{ratio:.1f}", f"<= {goal}", ratio <= goal))
     checks += revisions_verdicts(results)
     non_2xx = sum(load.non_2xx + load.errors for load in http.values())
     checks.append(("non-2xx answers and socket errors, all runs", str(non_2xx), "0", non_2xx == 0))
@@ -190,6 +219,12 @@ def markdown(results: Results) -> str:
         "",
         runs_markdown(results).rstrip(),
     ]
+    if big := results.body_bytes.get("get_big_200_c16"):
+        lines += [
+            "",
+            f"get_big_200_c16 and get_big_304_c16 read one configuration of {big:,.0f} bytes as served "
+            "(the 200's body, checked before and after their runs), whole or revalidated.",
+        ]
     if results.listing:
         l = results.listing  # noqa: E741
         lines += [
@@ -209,6 +244,8 @@ def markdown(results: Results) -> str:
             "",
             f"| {w['watchers']:,.0f} long-polls on one configuration | value |",
             "|---|---:|",
+            f"| the configuration they wait on / are sent when woken, as served (bytes) | {w['watched_bytes']:,.0f} / "
+            f"{w['woken_bytes']:,.0f} |",
             f"| RSS per waiting watcher (KB) | {w['rss_per_watcher_kb']:.1f} |",
             f"| answered 200 after one change | {w['woken_200']:,.0f} |",
             f"| time to the first half / the last (s) | {w['woken_p50_s']:.3f} / {w['woken_max_s']:.3f} |",
@@ -225,8 +262,14 @@ def markdown(results: Results) -> str:
 
 
 def targets_markdown(results: Results) -> str:
-    lines = ["| target | measured | goal | met |", "|---|---:|---|---|"]
-    lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} |" for n, m, g, ok in verdicts(results)]
+    """Every target, those issue #24 sets marked, and any of those this run did not measure."""
+    judged = verdicts(results)
+    lines = ["| target | measured | goal | met | set by |", "|---|---:|---|---|---|"]
+    lines += [f"| {n} | {m} | {g} | {'yes' if ok else 'NO'} | {'issue #24' if _of_issue_24(n) else ''} |"
+              for n, m, g, ok in judged]  # fmt: skip
+    lines += ["", "The goals set by issue #24 are judged in this one run; the others are the bench's own."]
+    if missing := [name for name in ISSUE_24 if not any(n.endswith(name) for n, *_ in judged)]:
+        lines.append(f"Not measured in this run, so not judged: {'; '.join(missing)}.")
     return "\n".join(lines) + "\n"
 
 
@@ -329,30 +372,3 @@ def publish(results: Results, chart_path: Path, docs: Path = DOCS) -> None:
     replace_between_markers(docs / "benchmarks.md", "bench:results", markdown(results))
     publish_own(results, docs)
     shutil.copyfile(chart_path, docs / "bench-get-sweep.png")
-
-
-def chart(results: Results, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axes = plt.subplots(figsize=(8, 5))
-    sweep = [c for c in SWEEP if f"get_app_c{c}" in results.http]
-    series = {
-        "GET /applications/{id} (API)": [results.http[f"get_app_c{c}"].rate for c in sweep],
-        "HTTP ceiling (/healthz)": [results.http[f"healthz_c{c}"].rate for c in sweep],
-        "database ceiling (pgbench app_get)": [results.database[f"app_get_c{c}"].rate for c in sweep],
-    }
-    for (label, rates), style in zip(series.items(), ("o-", "s--", "^--"), strict=True):
-        axes.plot(sweep, rates, style, label=label)
-    axes.set_xscale("log", base=2)
-    axes.set_xticks(sweep, [str(c) for c in sweep])
-    axes.set_xlabel("concurrent connections")
-    axes.set_ylabel("requests (transactions) per second")
-    axes.set_title("GET by id against its ceilings, one machine, one uvicorn worker")
-    axes.grid(True, alpha=0.3)
-    axes.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)

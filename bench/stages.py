@@ -16,6 +16,8 @@ import psycopg2
 from api.server.process import raise_open_files_limit
 from bench import revisions, tricks
 from bench.harness import (
+    BIG_BYTES,
+    BIG_FILE,
     Cluster,
     PgBouncer,
     cpu_seconds,
@@ -100,6 +102,7 @@ class Bench:
     app_env: dict[str, str] = field(default_factory=dict)
     config_env: dict[str, str] = field(default_factory=dict)
     names_env: dict[str, str] = field(default_factory=dict)
+    big_config_id: str = ""  # seed_main's configuration of BIG_BYTES as served
 
     @property
     def sweep(self) -> tuple[int, ...]:
@@ -118,6 +121,7 @@ class Bench:
         self.config_env = {"IDS_FILE": str(config_ids), "PATH_PREFIX": "/api/v1/configurations/"}
         names = self.workdir / "config_names.txt"
         self.names_env = {"IDS_FILE": str(names), "PATH_PREFIX": "/api/v1/applications/by-name/"}
+        self.big_config_id = (self.workdir / BIG_FILE).read_text().split()[0]
 
     def database_ceiling(self) -> None:
         count, seconds, database = self.args.applications, self.args.seconds, self.results.database
@@ -145,22 +149,39 @@ class Bench:
             )
             pages = self.app_env | {"PATH_SUFFIX": "/configurations?limit=10"}
             http["list_configs_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "get_app.lua", **pages)
-            # One configuration read again and again, answered whole (200) or revalidated (304): the
-            # two alternate, five times, and each keeps its best run, so that drift favours neither;
-            # the server's CPU per request in those runs is what each answer costs it.
-            one = f"{api.base}/api/v1/configurations/{Path(self.config_env['IDS_FILE']).read_text().split()[0]}"
-            tag = {"If-None-Match": httpx.get(one).headers["etag"]}
-            assert httpx.get(one, headers=tag).status_code == 304, "the revalidating GET must be answered 304"
-            best: dict[str, Best] = {}
-            for _ in range(5):
-                for name, headers in (("get_one_200_c16", {}), ("get_one_304_c16", tag)):
-                    before = cpu_seconds(api.process.pid)
-                    load = wrk(one, CONCURRENCY, seconds / 2, headers=headers)
-                    cpu_us = (cpu_seconds(api.process.pid) - before) * 1e6 / (load.rate * round(seconds / 2))
-                    keep_faster(best, name, Best(load, cpu_us, 0.0))
-            for name, run in best.items():
-                http[name], self.results.cpu_us[name] = run.load, run.cpu_us
+            self.big_200_and_304(api)
             http["post_app_c16"] = wrk(api.base, CONCURRENCY, seconds, BENCH / "post_app.lua")
+
+    def big_200_and_304(self, api: ApiProcess) -> None:
+        """The 20 KB configuration (seed_main's) read again and again, answered whole (200) or
+        revalidated (304): the two alternate, five times, and each keeps its best run, so that drift
+        favours neither; the server's CPU per request in those runs is what each answer costs it.
+        The 200's body is checked before and after, and its size recorded: the runs read that document."""
+        seconds, http = self.args.seconds, self.results.http
+        big = f"{api.base}/api/v1/configurations/{self.big_config_id}"
+
+        def served() -> httpx.Response:
+            whole = httpx.get(big)
+            whole.raise_for_status()
+            assert len(whole.content) >= BIG_BYTES[0], f"the 200 carries {len(whole.content):,} bytes, not 20 KB"
+            return whole
+
+        first = served()
+        tag = {"If-None-Match": first.headers["etag"]}
+        assert httpx.get(big, headers=tag).status_code == 304, "the revalidating GET must be answered 304"
+        best: dict[str, Best] = {}
+        for _ in range(5):
+            for name, headers in (("get_big_200_c16", {}), ("get_big_304_c16", tag)):
+                before = cpu_seconds(api.process.pid)
+                load = wrk(big, CONCURRENCY, seconds / 2, headers=headers)
+                cpu_us = (cpu_seconds(api.process.pid) - before) * 1e6 / (load.rate * round(seconds / 2))
+                keep_faster(best, name, Best(load, cpu_us, 0.0))
+        assert served().content == first.content, "the 20 KB configuration changed during its runs"
+        for name, run in best.items():
+            http[name], self.results.cpu_us[name] = run.load, run.cpu_us
+        self.results.body_bytes["get_big_200_c16"] = len(first.content)
+        stage(f"  the {len(first.content):,}-byte configuration: 200 {http['get_big_200_c16'].rate:,.0f}/s, "
+              f"304 {http['get_big_304_c16'].rate:,.0f}/s")  # fmt: skip
 
     def peer(self) -> None:
         """The API against its peer (bench/peer.py: FastAPI on asyncpg) on the same database,
@@ -215,6 +236,7 @@ class Bench:
         config_id = Path(self.config_env["IDS_FILE"]).read_text().split()[0]
         path = f"/api/v1/configurations/{config_id}"
         with self.api(self.main_dsn, "api5.log", LOG_LEVEL="WARNING") as api:
+            watched_bytes = len(httpx.get(api.base + path).content)  # what they wait on, as served
 
             def get() -> Load:
                 return wrk(api.base, CONCURRENCY, seconds / 2, BENCH / "get_app.lua", **self.app_env)
@@ -228,6 +250,7 @@ class Bench:
             # Without them before and after, with them twice between: each side keeps its better run
             # (as the other stages do), so that drift or a burst on a shared machine favours neither.
             after = get()
+            woken_bytes = len(httpx.get(api.base + path).content)  # what each was sent when woken
             without, while_held = fastest(without, after), fastest(*runs_held)
             self.results.http["get_app_c16 beside no watchers (before and after)"] = without
             self.results.http[f"get_app_c16 beside {watchers:,} watchers"] = while_held
@@ -245,6 +268,8 @@ class Bench:
                 conn.close()
         watch.update(
             watchers=watchers,
+            watched_bytes=watched_bytes,
+            woken_bytes=woken_bytes,
             get_rate_without=without.rate,
             get_rate_with=while_held.rate,
             rss_per_watcher_kb=per_watcher,
@@ -327,9 +352,9 @@ class Bench:
 
 # The stages in order: what each measures, its method, and when it runs.
 STAGES: list[tuple[str, Callable[[Bench], None], Callable[[argparse.Namespace], bool]]] = [
-    ("seeding the applications, three configurations each", Bench.seed, lambda args: True),
+    ("seeding the applications, three configurations each, and one of 20 KB", Bench.seed, lambda args: True),
     ("database ceiling: pgbench app_get, config_get and app_create", Bench.database_ceiling, lambda args: True),
-    ("HTTP ceiling and the API: one uvicorn worker, wrk", Bench.one_worker, lambda args: True),
+    ("HTTP ceiling and the API: one uvicorn worker, wrk; 200 and 304 of 20 KB", Bench.one_worker, lambda args: True),
     ("the API beside its peer, FastAPI on asyncpg (bench/peer.py)", Bench.peer, lambda args: True),
     ("the cost of metrics: GET by id with and without them", Bench.metrics, lambda args: True),
     ("two uvicorn workers", Bench.two_workers, lambda args: not args.quick),
