@@ -42,6 +42,8 @@ REVISION_ROUTES = {
     "get_app": ("GET /applications/{id}", "reads_with_revisions"),
 }
 REVISIONS_MARKERS = "bench:revisions"
+
+
 # The goals issue #24 sets, each judged in one run of `make bench` (the full one: two workers too), by
 # the name verdicts() gives it.
 def _of_issue_24(verdict: str) -> bool:
