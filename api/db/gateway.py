@@ -34,7 +34,7 @@ class Store:
     def __init__(self, primary: Database, reads: Reads | None = None, versions: Versions | None = None) -> None:
         self._primary = primary
         self._reads = reads if reads is not None else Reads(primary)
-        self.versions = versions or Versions(self._reads.connections_opened)
+        self.versions = versions if versions is not None else Versions(self._reads.connections_opened)
         # Every read on the primary: what a standby, however fresh, may not have yet.
         self.fresh = self if reads is None or not reads.standbys else Store(primary, versions=self.versions)
 
@@ -80,6 +80,9 @@ class Store:
         text, version = await translated(
             self._reads.fetch_row(if_modified, (*params, known and known.version), settled=settled)
         )
+        if text is None and self.versions.epoch() != epoch:
+            # This very read may have gone over a new connection, to a server whose history went back.
+            text, version = await translated(self._reads.fetch_row(if_modified, (*params, None)))
         if text is None:
             return Current(None, known.etag)
         current = Current.of(text)

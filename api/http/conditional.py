@@ -113,6 +113,8 @@ def preconditions(request: Request) -> tuple[str | None, str | None]:
 
 def wait_of(request: Request) -> float | None:
     """The request's `wait`, or None; 400 when it is not a number of seconds from 1 to the most."""
+    if not request.scope["query_string"]:  # nearly always: no query to parse
+        return None
     text = request.query_params.get("wait")
     if text is None:
         return None

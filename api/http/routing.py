@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.types import Receive, Scope, Send
 
 from api.db.gateway import Store
 from api.schema import exact_json
@@ -96,6 +97,20 @@ class DirectRoute(APIRoute):
     and cookie parameters it does not have; on a GET by id that was a third of the event loop's
     time (docs/performance.md, direct_routes). The declared signature still documents the operation.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        handler, through_starlette = self.get_route_handler(), self.app
+
+        async def app(scope: Scope, receive: Receive, send: Send) -> None:
+            # Starlette's request_response also wraps each request in the exception handlers; the
+            # ExceptionMiddleware outside the router applies the same ones to what this raises.
+            if not _served_directly:
+                return await through_starlette(scope, receive, send)
+            response = await handler(Request(scope, receive, send))
+            await response(scope, receive, send)
+
+        self.app = app
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         dependant = self.dependant
