@@ -155,6 +155,13 @@ class Settings(BaseSettings):
         "threads pass Python's GIL to each other thousands of times a second, which costs far less within one "
         "CPU than between two. Off: the kernel places its threads.",
     )
+    workers_yield_cpu: bool = Field(
+        default=True,
+        description="With several workers, run them at Linux's idle CPU priority (SCHED_IDLE), so that when "
+        "every core is busy the PostgreSQL backends their requests wait on run first. Several workers keep "
+        "the cores busy; at normal priority a backend then waits its turn behind them, and a GET that took 3 ms "
+        "took up to a second. Off on a machine whose other busy processes must not come before the API.",
+    )
     cors_allow_origins: str = Field(
         default="",
         description="Comma-separated origins (scheme://host[:port]) whose pages may call the API and open its "

@@ -49,3 +49,32 @@ def test_pin_cpu_off_leaves_the_threads_to_the_kernel(launch_api, migrated_dsn):
 
     [cpus] = _cpus_of_each_thread(process.pid)
     assert not cpus.isdigit()  # a range or list: every CPU the test process may use
+
+
+def _policies_of_each_thread(pid: int) -> set[int]:
+    return {os.sched_getscheduler(int(task.name)) for task in Path(f"/proc/{pid}/task").iterdir()}
+
+
+def _workers(supervisor: int) -> list[int]:
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="no SCHED_IDLE: not Linux")
+@pytest.mark.parametrize(("setting", "policy"), [("true", "SCHED_IDLE"), ("false", "SCHED_OTHER")])
+def test_several_workers_run_at_idle_cpu_priority_unless_told_not_to(launch_api, migrated_dsn, setting, policy):
+    process, base, _ = launch_api(migrated_dsn, WORKERS="2", WORKERS_YIELD_CPU=setting)
+    for _ in range(20):  # each worker serves some, so that its database threads exist too
+        httpx.get(f"{base}/api/v1/applications?limit=1").raise_for_status()
+
+    workers = _workers(process.pid)
+    assert len(workers) == 2
+    assert all(_policies_of_each_thread(worker) == {getattr(os, policy)} for worker in workers)
+    assert _policies_of_each_thread(process.pid) == {os.SCHED_OTHER}  # the supervisor is left alone
+
+
+def test_a_single_worker_keeps_its_cpu_priority(launch_api, migrated_dsn):
+    process, base, _ = launch_api(migrated_dsn)
+    httpx.get(f"{base}/api/v1/applications?limit=1").raise_for_status()
+
+    assert _policies_of_each_thread(process.pid) == {os.SCHED_OTHER}
