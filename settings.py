@@ -35,6 +35,7 @@ SPEED_TRICKS = frozenset(
         "held_response",
         "direct_routes",
         "hot_routes_first",
+        "trust_recent_connections",
     }
 )
 
@@ -170,7 +171,8 @@ class Settings(BaseSettings):
     speed_tricks_off: str = Field(
         default="",
         description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
-        "direct_futures, shared_cursor, batched_ids, held_response, direct_routes, hot_routes_first); "
+        "direct_futures, shared_cursor, batched_ids, held_response, direct_routes, hot_routes_first, "
+        "trust_recent_connections); "
         "`python -m bench.tricks` sets it. Empty: all on.",
     )
     embedded_dir: Path = Field(

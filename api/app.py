@@ -198,6 +198,7 @@ def _pool(
         metrics=metrics,
         shared_cursor=settings.trick("shared_cursor"),
         direct_futures=settings.trick("direct_futures"),
+        trust_recent=settings.trick("trust_recent_connections"),
     )
 
 

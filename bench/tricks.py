@@ -6,7 +6,8 @@ one and off in the other, alternate on the trick's own stage, `--rounds` times, 
 its best run; a trick keeps its place when that gains 2 % or more:
 
     direct_futures, shared_cursor, pin_cpu,  GET by id (/s, and the server's CPU per request)
-    direct_routes, hot_routes_first
+    direct_routes, hot_routes_first,
+    trust_recent_connections
     batched_ids                              POST (/s, CPU per request)
     log_batching, skip_caller_lookup         GET by id and /healthz with INFO logs (/s, CPU per request)
     held_response                            long-polls: RSS per watcher (KB), the last one woken (s)
@@ -51,6 +52,7 @@ TRICKS = {
     "pin_cpu": "get",
     "direct_routes": "get",
     "hot_routes_first": "get",
+    "trust_recent_connections": "get",
     "batched_ids": "post",
     "log_batching": "logged",
     "skip_caller_lookup": "logged",
@@ -199,7 +201,9 @@ def on_watchers(trick: str, seeded: Seeded, rounds: int, watchers: int) -> list[
     for round_ in range(rounds):
         for side in list(sides)[:: 1 if round_ % 2 == 0 else -1]:
             log = seeded.workdir / f"{trick}-{side}-{round_}.log"
-            with serving(seeded.dsn, log, **seeded.settings(LOG_LEVEL="WARNING", **sides[side])) as api:
+            # Every watcher comes from this one address: let it hold them all.
+            one_client = {"MAX_WATCHERS_PER_CLIENT": str(watchers)}
+            with serving(seeded.dsn, log, **seeded.settings(LOG_LEVEL="WARNING", **one_client, **sides[side])) as api:
                 wrk(api.base, CONCURRENCY, 1, BENCH / "get_app.lua", **seeded.app_env)  # warm its pool; not recorded
                 per_watcher, woken, _ = held_and_woken(api, path, watchers, change, lambda: None)
             kb[side].append(per_watcher)

@@ -74,6 +74,7 @@ class _Connection(psycopg2.extensions.connection):
         psycopg2.extras.register_default_json(self, loads=str)
         psycopg2.extras.register_default_jsonb(self, loads=str)
         self._shared: psycopg2.extras.RealDictCursor | None = None
+        self.returned_at = 0.0  # time.monotonic() when it last went back to the pool
         # A setting of the session, not a startup option: PgBouncer refuses unknown startup options.
         with self.cursor() as cur:
             cur.execute("SELECT set_config('statement_timeout', %s, false)", (str(statement_timeout_ms),))
@@ -101,6 +102,13 @@ class _Connection(psycopg2.extensions.connection):
             self._shared = None
             if not self.closed:
                 cur.close()
+
+
+# A connection back in the pool this recently is taken without the check below: a check costs
+# its thread a system call that lets go of the GIL, and a switch to get it back (what skipping
+# it buys: docs/performance.md, trust_recent_connections). One the server closed within this
+# moment is met by the call itself: a read is retried once, a write fails (503).
+RECENT_SECONDS = 0.05
 
 
 def _usable(conn: psycopg2.extensions.connection) -> bool:
@@ -139,6 +147,7 @@ class Database:
         metrics: CallRecorder | None = None,
         shared_cursor: bool = True,
         direct_futures: bool = True,
+        trust_recent: bool = True,
     ) -> None:
         self._dsn = dsn
         self._application_name = application_name
@@ -150,6 +159,7 @@ class Database:
             _Connection, statement_timeout_ms=statement_timeout_ms, share=shared_cursor, opened=self._opened
         )
         self._direct_futures = direct_futures  # off only to measure what they buy (SPEED_TRICKS_OFF)
+        self._trust_recent = RECENT_SECONDS if trust_recent else 0.0  # likewise
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._slots = asyncio.Semaphore(max_size)
@@ -220,7 +230,7 @@ class Database:
         # Every idle connection may have died with a server restart: try each at most once.
         for _ in range(self.max_size):
             conn = self._pool.getconn()
-            if _usable(conn):
+            if time.monotonic() - conn.returned_at < self._trust_recent or _usable(conn):
                 return conn
             self._pool.putconn(conn, close=True)
         return self._pool.getconn()
@@ -244,6 +254,7 @@ class Database:
             finally:
                 conn.settle(values)
                 # A broken connection must not go back into the pool.
+                conn.returned_at = time.monotonic()
                 self._pool.putconn(conn, close=bool(conn.closed))
         raise AssertionError("unreachable")
 

@@ -135,3 +135,16 @@ def test_an_unreachable_database_at_start_up_is_connected_on_demand(tmp_path):
             asyncio.run(db.fetch_value("SELECT 1"))
     finally:
         db.close()
+
+
+def test_a_connection_back_in_the_pool_a_moment_ago_is_taken_unchecked(database, monkeypatch):
+    db = database(max_size=1)
+    checked = []
+    monkeypatch.setattr(database_module, "_usable", lambda conn: checked.append(conn) or not conn.closed)
+
+    asyncio.run(db.fetch_value("SELECT 1"))  # a new connection, never returned: checked
+    asyncio.run(db.fetch_value("SELECT 1"))  # back a moment ago: not
+    assert len(checked) == 1
+    time.sleep(database_module.RECENT_SECONDS * 2)
+    asyncio.run(db.fetch_value("SELECT 1"))  # back a while ago: checked again
+    assert len(checked) == 2
