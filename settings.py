@@ -36,6 +36,7 @@ SPEED_TRICKS = frozenset(
         "direct_routes",
         "hot_routes_first",
         "trust_recent_connections",
+        "request_lines",
     }
 )
 
@@ -172,7 +173,7 @@ class Settings(BaseSettings):
         default="",
         description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
         "direct_futures, shared_cursor, batched_ids, held_response, direct_routes, hot_routes_first, "
-        "trust_recent_connections); "
+        "trust_recent_connections, request_lines); "
         "`python -m bench.tricks` sets it. Empty: all on.",
     )
     embedded_dir: Path = Field(

@@ -30,6 +30,7 @@ from api.http.middleware.request_log import RequestLog
 from api.http.paths import index_paths
 from api.http.responses import JsonResponse
 from api.http.routes import applications, by_name, changes, configurations, docs, events, health, history, scrape
+from api.observability import logs
 from api.observability.logs import configure_logging, stop_logging
 from api.observability.metrics import Metrics, version
 from api.observability.scrape import serve
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     ids.draw_in_batches(settings.trick("batched_ids"))
     routing.serve_directly(settings.trick("direct_routes"))
+    logs.write_request_lines(settings.trick("request_lines"))
     metrics = Metrics() if settings.metrics else None
 
     @asynccontextmanager

@@ -9,7 +9,8 @@ its best run; a trick keeps its place when that gains 2 % or more:
     direct_routes, hot_routes_first,
     trust_recent_connections
     batched_ids                              POST (/s, CPU per request)
-    log_batching, skip_caller_lookup         GET by id and /healthz with INFO logs (/s, CPU per request)
+    log_batching, skip_caller_lookup,        GET by id and /healthz with INFO logs (/s, CPU per request)
+    request_lines
     held_response                            long-polls: RSS per watcher (KB), the last one woken (s)
 
 Prints the table and writes it into docs/benchmarks.md between `<!-- bench:tricks:start -->` and
@@ -55,6 +56,7 @@ TRICKS = {
     "trust_recent_connections": "get",
     "batched_ids": "post",
     "log_batching": "logged",
+    "request_lines": "logged",
     "skip_caller_lookup": "logged",
     "held_response": "watchers",
 }

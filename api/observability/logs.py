@@ -51,7 +51,7 @@ def one_line(text: str) -> str:
 _last_second: tuple[int, str] = (-1, "")  # the last second written, and its text: most records share it
 
 
-def _utc_time(record: logging.LogRecord) -> str:
+def _utc_time(record: "logging.LogRecord | RequestLine") -> str:
     """The record's time in UTC to the millisecond, as RFC 3339 writes it: 2026-11-27T12:00:00.123Z."""
     global _last_second
     second, text = _last_second
@@ -89,6 +89,10 @@ class UTCFormatter(logging.Formatter):
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
         return _utc_time(record)
 
+    def format_request(self, line: "RequestLine") -> str:
+        """What format() writes for `line.record()`, without making the record."""
+        return masked(f"{_utc_time(line)} INFO {line.logger} [{line.request_id}]: {one_line(line.message())}")
+
     def format(self, record: logging.LogRecord) -> str:
         # Formatter.format() without its cache of the traceback text, which another handler
         # (pytest's, say) may have filled unescaped.
@@ -117,6 +121,18 @@ class JsonFormatter(logging.Formatter):
 
     REQUEST_FIELDS = ("method", "route", "status", "duration_ms", "client")
 
+    def format_request(self, line: "RequestLine") -> str:
+        """What format() writes for `line.record()`, without making the record."""
+        entry = {
+            "time": _utc_time(line),
+            "level": "INFO",
+            "logger": line.logger,
+            "message": line.message(),
+            "request_id": line.request_id,
+            **line.fields(),
+        }
+        return masked(json.dumps(entry, default=str))
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": _utc_time(record),
@@ -144,6 +160,97 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+class RequestLine:
+    """One request's INFO line, as api.http.middleware.request_log gives it: written by the batch
+    writer without a LogRecord (`log_request`), or made into the record it stands for."""
+
+    __slots__ = ("client", "created", "elapsed_ms", "logger", "method", "msecs", "path", "request_id", "route",
+                 "status")  # fmt: skip
+
+    def __init__(self, logger: str, request_id: str, method: str, path: str, status: int, elapsed_ms: float,
+                 route: str | None, client: str | None) -> None:  # fmt: skip
+        now = time.time_ns()  # as LogRecord takes its time
+        self.created, self.msecs = now / 1e9, (now % 1_000_000_000) // 1_000_000
+        self.logger, self.request_id, self.method, self.path = logger, request_id, method, path
+        self.status, self.elapsed_ms, self.route, self.client = status, elapsed_ms, route, client
+
+    def message(self) -> str:
+        return f"{self.method} {self.path} {self.status:d} {self.elapsed_ms:.1f}ms"
+
+    def fields(self) -> dict[str, object]:
+        """The fields of a structured line."""
+        return {
+            "method": self.method,
+            "route": self.route,
+            "status": self.status,
+            "duration_ms": round(self.elapsed_ms, 1),
+            "client": self.client,
+        }
+
+    def record(self) -> logging.LogRecord:
+        """The record logging.info() would have made of it (for any handler but the batch writer)."""
+        record = logging.getLogger(self.logger).makeRecord(
+            self.logger, logging.INFO, "(unknown file)", 0, "%s %s %d %.1fms",
+            (self.method, self.path, self.status, self.elapsed_ms), None, extra=self.fields() if structured() else None,
+        )  # fmt: skip
+        record.created, record.msecs, record.request_id = self.created, self.msecs, self.request_id
+        return record
+
+
+def log_request(
+    logger: logging.Logger,
+    request_id: str,
+    method: str,
+    path: str,
+    status: int,
+    elapsed_ms: float,
+    route: str | None,
+    client: str | None,
+) -> None:
+    """Log one request's line at INFO: straight to the batch writer when that is where its record
+    would go and all it would meet; else as a record, through logging (to a test's capture, or a
+    handler added at run time).
+
+    A record costs its making and logging's chain of handlers, some 10 µs of the event loop's
+    time per request, a twentieth of a GET's (what skipping them buys: docs/performance.md,
+    request_lines)."""
+    if _request_lines and _batches is not None and _reaches_only_batches(logger):
+        _batches.add(RequestLine(logger.name, request_id, method, path, status, elapsed_ms, route, client))
+    elif logger.isEnabledFor(logging.INFO):
+        line = RequestLine(logger.name, request_id, method, path, status, elapsed_ms, route, client)
+        logger.handle(line.record())
+
+
+def _reaches_only_batches(logger: logging.Logger) -> bool:
+    """Whether an INFO record of `logger` would meet no filter and reach no handler but the batch writer."""
+    if not logger.isEnabledFor(logging.INFO):
+        return False
+    node: logging.Logger | None = logger
+    while node is not None:
+        if node.filters or node.disabled:
+            return False
+        if node.parent is None:  # the root
+            return (
+                len(node.handlers) == 1
+                and node.handlers[0] is _batches
+                and all(isinstance(each, _RequestIdFilter) for each in _batches.filters)
+            )
+        if node.handlers or not node.propagate:
+            return False
+        node = node.parent
+    return False
+
+
+_request_lines = True
+
+
+def write_request_lines(on: bool) -> None:
+    """Whether log_request writes straight to the batch writer (off only to measure what that buys:
+    SPEED_TRICKS_OFF=request_lines)."""
+    global _request_lines
+    _request_lines = on
+
+
 class _BatchWriter(logging.Handler):
     """Leaves each record for a writer thread, which formats and writes what has gathered in one
     system call, at most `DELAY_SECONDS` later.
@@ -162,7 +269,7 @@ class _BatchWriter(logging.Handler):
     def __init__(self, stream: TextIO) -> None:
         super().__init__()
         self.stream = stream
-        self._records: deque[logging.LogRecord] = deque()
+        self._records: deque[logging.LogRecord | RequestLine] = deque()
         self._pending = False  # the writer has been woken for the records in `_records`
         self._woken = threading.Event()
         self._now = threading.Event()  # write without gathering: an urgent record, or stopping
@@ -177,6 +284,16 @@ class _BatchWriter(logging.Handler):
             return
         if record.levelno >= logging.WARNING:
             self._now.set()
+        if not self._pending:
+            self._pending = True
+            self._woken.set()
+
+    def add(self, line: RequestLine) -> None:
+        """A request's line, to be written as the formatter writes its record (log_request)."""
+        self._records.append(line)
+        if self._stopping:  # raced stop_logging(), as emit() may
+            self._write_out()
+            return
         if not self._pending:
             self._pending = True
             self._woken.set()
@@ -196,9 +313,12 @@ class _BatchWriter(logging.Handler):
         while self._records:
             record = self._records.popleft()
             try:
-                lines.append(self.format(record))
+                if isinstance(record, RequestLine):
+                    lines.append(self.formatter.format_request(record))
+                else:
+                    lines.append(self.format(record))
             except Exception:
-                self.handleError(record)
+                self.handleError(record if isinstance(record, logging.LogRecord) else record.record())
         if lines:
             try:
                 self.stream.write("\n".join(lines) + "\n")

@@ -9,6 +9,7 @@ import time
 import httpx
 import pytest
 
+from api.observability import logs
 from api.observability.logs import _BatchWriter, configure_logging, one_line, request_id, stop_logging
 from devtools.api_process import free_port
 
@@ -158,3 +159,69 @@ def test_a_malformed_listen_url_never_puts_its_password_in_the_retry_warnings(mi
 
     assert "listener cannot connect" in log.read_text()
     assert "hunter2" not in log.read_text()
+
+
+REQUESTS = [
+    (
+        "GET",
+        "/api/v1/applications/01ARZ3NDEKTSV4RRFFQ69G5FAV",
+        200,
+        0.25,
+        "/api/v1/applications/{application_id}",
+        "::1",
+    ),
+    ("POST", "/api/v1/applications", 201, 12.345, "/api/v1/applications", None),
+    ("GET", "/nowhere\r\nINFO forged\x1b[31m \u2028 é \\", 404, 1.05, None, "10.0.0.1"),
+    ("PUT", "/api/v1/secret-s3cret/x", 412, 1000.0, None, None),
+]
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+@pytest.mark.parametrize("fields", REQUESTS)
+def test_a_request_line_is_written_as_its_record_would_be(log_format, fields):
+    configure_logging("INFO", log_format, secrets=["s3cret"])
+    try:
+        line = logs.RequestLine("api.requests", "rid-1", *fields)
+        formatter = logs.FORMATTERS[log_format]()
+
+        assert formatter.format_request(line) == formatter.format(line.record())
+        assert "s3cret" not in formatter.format_request(line)
+    finally:
+        stop_logging()
+
+
+def test_request_lines_go_through_logging_when_another_handler_listens(capsys):
+    configure_logging("INFO", "text")
+    root = logging.getLogger()
+    others = [handler for handler in root.handlers if not isinstance(handler, _BatchWriter)]  # pytest's
+    captured: list[logging.LogRecord] = []
+    catcher = logging.Handler()
+    catcher.emit = captured.append
+    requests = logging.getLogger("api.requests")
+    try:
+        for handler in others:
+            root.removeHandler(handler)
+        root.addHandler(catcher)
+        logs.log_request(requests, "rid-2", "GET", "/x", 200, 1.0, "/x", None)  # a record: the catcher sees it
+        root.removeHandler(catcher)
+        logs.log_request(requests, "rid-3", "GET", "/y", 404, 2.0, None, None)  # straight to the batch writer
+    finally:
+        for handler in others:
+            root.addHandler(handler)
+        stop_logging()
+
+    # A record's id is the request's of the moment (api.http.middleware.request_log sets it): none here.
+    assert [(record.getMessage(), record.request_id) for record in captured] == [("GET /x 200 1.0ms", "-")]
+    written = capsys.readouterr().err.splitlines()
+    assert [line.split(": ", 1)[1] for line in written] == ["GET /x 200 1.0ms", "GET /y 404 2.0ms"]
+    assert "[rid-3]" in written[1]
+
+
+def test_request_lines_are_left_out_below_info(capsys):
+    configure_logging("WARNING", "text")
+    try:
+        logs.log_request(logging.getLogger("api.requests"), "rid-4", "GET", "/z", 200, 1.0, None, None)
+    finally:
+        stop_logging()
+
+    assert capsys.readouterr().err == ""

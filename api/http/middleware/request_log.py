@@ -77,9 +77,8 @@ class RequestLog:
             elapsed_ms = (time.perf_counter() - started) * 1000
             method, status = scope["method"], status_sent or 500
             template = route_template(scope)
-            # The fields only where a format writes them: handing them over cost 5 µs a request.
-            fields = _fields(scope, method, template, status, elapsed_ms) if logs.structured() else None
-            log.info("%s %s %d %.1fms", method, scope["path"], status, elapsed_ms, extra=fields)
+            client = scope.get("client")
+            logs.log_request(log, rid, method, scope["path"], status, elapsed_ms, template, client and client[0])
             if self.metrics is not None:
                 self.metrics.request(method, template, status, elapsed_ms / 1000, UNTIMED not in scope)
             request_id.reset(token)
@@ -107,14 +106,3 @@ def _template_of_route_for(app: Any, scope: Scope) -> str | None:
         if match is Match.FULL:
             return getattr(route, "path_format", None)
     return None
-
-
-def _fields(scope: Scope, method: str, template: str | None, status: int, elapsed_ms: float) -> dict[str, object]:
-    client = scope.get("client")
-    return {
-        "method": method,
-        "route": template,
-        "status": status,
-        "duration_ms": round(elapsed_ms, 1),
-        "client": client[0] if client else None,
-    }
