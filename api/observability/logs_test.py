@@ -9,8 +9,9 @@ import time
 import httpx
 import pytest
 
-from api.observability import logs
-from api.observability.logs import _BatchWriter, configure_logging, one_line, request_id, stop_logging
+from api.observability import log_lines, logs
+from api.observability.log_lines import one_line
+from api.observability.logs import _BatchWriter, configure_logging, request_id, stop_logging
 from devtools.api_process import free_port
 
 
@@ -181,8 +182,8 @@ REQUESTS = [
 def test_a_request_line_is_written_as_its_record_would_be(log_format, fields):
     configure_logging("INFO", log_format, secrets=["s3cret"])
     try:
-        line = logs.RequestLine("api.requests", "rid-1", *fields)
-        formatter = logs.FORMATTERS[log_format]()
+        line = log_lines.RequestLine("api.requests", "rid-1", *fields)
+        formatter = log_lines.FORMATTERS[log_format]()
 
         assert formatter.format_request(line) == formatter.format(line.record())
         assert "s3cret" not in formatter.format_request(line)

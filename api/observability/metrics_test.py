@@ -270,9 +270,13 @@ def test_several_workers_add_up_and_the_supervisor_serves_the_metrics_port(
     for _ in range(20):
         assert httpx.get(f"{base}/api/v1/applications/01J5ZK3V8M2Q4R6T8W0Y2A4C6E").status_code == 404
     deadline = time.monotonic() + 10
-    # Each worker samples its gauges every second, and listens once it has connected.
-    while value(samples := scrape(metrics), "appconfig_database_pool_size", database="primary") != 6 or (
-        value(samples, "appconfig_listener_connected") != 1
+    # Each worker samples its gauges every second, and listens once it has connected; it counts a
+    # request once the answer is sent, so the client may hear it before the count is written.
+    while (
+        value(samples := scrape(metrics), "appconfig_database_pool_size", database="primary") != 6
+        or value(samples, "appconfig_listener_connected") != 1
+        or moved(before, samples, "appconfig_http_requests_total", **healthz) < sent
+        or value(samples, "appconfig_http_requests_total", **requests("GET", BY_ID, 404)) < 20
     ):
         assert time.monotonic() < deadline
         time.sleep(0.1)
@@ -301,7 +305,10 @@ def test_several_workers_add_up_and_the_supervisor_serves_the_metrics_port(
             break
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert moved(before, scrape(metrics), "appconfig_http_requests_total", **healthz) == sent + probes
+    while moved(before, samples := scrape(metrics), "appconfig_http_requests_total", **healthz) < sent + probes:
+        assert time.monotonic() < deadline  # the last probe is counted once its answer is sent
+        time.sleep(0.1)
+    assert moved(before, samples, "appconfig_http_requests_total", **healthz) == sent + probes
 
 
 def healthz_count(directory: Path, pid: int) -> float:
