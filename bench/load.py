@@ -2,6 +2,7 @@
 
 - `wrk`, `pgbench`: one run each, read into a `Load` (`parse_wrk`, `parse_pgbench`);
 - `Best`, `fastest`, `keep_faster`: each side keeps its best run, with every run's failures;
+- `median_tail`: of a route run several times, the run whose p99 / p50 is the median;
 - `alternating`: routes run against several servers in turn, so that drift on a shared machine
   favours none; what each request cost the server's process (CPU, context switches) comes along.
   The servers may share one database or each have its own (`Picks`: the ids each one's wrk draws).
@@ -21,6 +22,8 @@ from devtools.api_process import ApiProcess
 BENCH = Path(__file__).resolve().parent
 SWEEP = (1, 4, 16, 64)
 CONCURRENCY = 16
+# Runs of each route whose p99 / p50 is judged (at CONCURRENCY): the verdict takes the median run.
+TAIL_RUNS = 3
 # What the API and its peer (bench/peer.py) both serve, compared in one stage and by bench.ladder.
 PEER_ROUTES = ("healthz", "get_app", "post_app")
 # Every route wrk drives against several servers: the peer's, and PUT of a configuration (not the peer's).
@@ -125,6 +128,18 @@ def fastest(*runs: Load) -> Load:
     still counts in "non-2xx answers and socket errors, all runs"."""
     best = max(runs, key=lambda run: run.rate)
     return replace(best, non_2xx=sum(run.non_2xx for run in runs), errors=sum(run.errors for run in runs))
+
+
+def p99_over_p50(load: Load) -> float:
+    return load.p99_ms / load.p50_ms
+
+
+def median_tail(runs: list[Load]) -> Load:
+    """Of several runs of one route, the one whose p99 / p50 is the median, carrying every run's
+    failures (as `fastest`). The p99 of one run on a shared 2-core machine swings with whatever else
+    ran in its seconds (docs/performance.md, "The tails"): the middle of three says more than any one."""
+    middle = sorted(runs, key=p99_over_p50)[len(runs) // 2]
+    return replace(middle, non_2xx=sum(run.non_2xx for run in runs), errors=sum(run.errors for run in runs))
 
 
 def keep_faster[K](best: dict[K, Best], key: K, run: Best) -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import tricks
-from bench.load import PEER_ROUTES, Load
+from bench.load import PEER_ROUTES, Load, p99_over_p50
 from bench.markers import add_markers, replace_between_markers
 from bench.tricks import Measurement
 from settings import PROJECT_ROOT as ROOT
@@ -80,7 +80,17 @@ class Results:
     # (fsync, synchronous_commit: the numbering lock is held through the commit); its runs' shape, its soak.
     revisions_setting: dict[str, str] = field(default_factory=dict)
     revisions: dict[str, float] = field(default_factory=dict)
+    # p99 / p50 of every run of a route run TAIL_RUNS times, by run; `http` keeps the median run.
+    tails: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+
+
+def _tail(results: Results, name: str) -> str:
+    """A run's p99 / p50 as judged, and where the route ran several times, every run's."""
+    judged = f"{p99_over_p50(results.http[name]):.1f}"
+    if runs := results.tails.get(name):
+        return f"{judged} (median of {', '.join(f'{ratio:.1f}' for ratio in runs)})"
+    return judged
 
 
 def revisions_ratios(results: Results) -> dict[str, float]:
@@ -123,7 +133,7 @@ def ratios(results: Results) -> dict[str, float]:
             out[f"{name}_vs_peer"] = http[f"ours: {name}_c16"].rate / http[f"peer: {name}_c16"].rate
     if "2 workers: get_app_c16" in http:
         two = http["2 workers: get_app_c16"]
-        out["get_app_2_workers_p99_over_p50"] = two.p99_ms / two.p50_ms
+        out["get_app_2_workers_p99_over_p50"] = p99_over_p50(two)
     if "metrics off: get_app_c16" in http:
         out["get_app_metrics_on_vs_off"] = http["metrics on: get_app_c16"].rate / http["metrics off: get_app_c16"].rate
     if listing:
@@ -164,13 +174,12 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
                        f">= {TARGETS['metrics_on_vs_off']}",
                        r["get_app_metrics_on_vs_off"] >= TARGETS["metrics_on_vs_off"]))  # fmt: skip
     for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
-        load = http[name]
-        ratio = load.p99_ms / load.p50_ms
-        checks.append((f"{name}: p99 / p50", f"{ratio:.1f}", f"<= {TARGETS['p99_over_p50']}",
-                       ratio <= TARGETS["p99_over_p50"]))  # fmt: skip
+        ratio, goal = p99_over_p50(http[name]), TARGETS["p99_over_p50"]
+        checks.append((f"{name}: p99 / p50", _tail(results, name), f"<= {goal}", ratio <= goal))
     if "get_app_2_workers_p99_over_p50" in r:
         ratio, goal = r["get_app_2_workers_p99_over_p50"], TARGETS["workers2_p99_over_p50"]
-        checks.append(("2 workers: GET p99 / p50", f"{ratio:.1f}", f"<= {goal}", ratio <= goal))
+        checks.append(("2 workers: GET p99 / p50", _tail(results, "2 workers: get_app_c16"), f"<= {goal}",
+                       ratio <= goal))  # fmt: skip
     checks += revisions_verdicts(results)
     non_2xx = sum(load.non_2xx + load.errors for load in http.values())
     checks.append(("non-2xx answers and socket errors, all runs", str(non_2xx), "0", non_2xx == 0))
