@@ -72,10 +72,13 @@ def launch_api(tmp_path: Path) -> Iterator[Callable[..., tuple[subprocess.Popen,
     """`launch_api(dsn, NAME=value, ...)`: `python -m api` in a process of its own, serving.
 
     Returns the process, its base URL and the file its log goes to; stopped after the test.
+    Several workers keep their normal CPU priority unless a test says otherwise: at idle priority
+    they would wait for the test runners beside them, which keep the cores busy.
     """
     started: list[ApiProcess] = []
 
     def launch(dsn: str, **env: str) -> tuple[subprocess.Popen, str, Path]:
+        env = {"WORKERS_YIELD_CPU": "false"} | env
         api = ApiProcess(dsn, tmp_path / f"api-{len(started)}.log", start_timeout=15, **env)
         started.append(api)
         return api.process, api.base, api.log

@@ -9,11 +9,22 @@ What the service, the dev tools and the tests use is re-exported here.
 """
 
 from migrator.catalog import BOOTSTRAP
-from migrator.engine import Exit, FunctionState, MigrationState, State, connect, inspect, migrate, up
+from migrator.engine import (
+    SCHEMA_CHANNEL,
+    Exit,
+    FunctionState,
+    MigrationState,
+    State,
+    connect,
+    inspect,
+    migrate,
+    up,
+)
 from migrator.files import Layout, MigrationError
 
 __all__ = [
     "BOOTSTRAP",
+    "SCHEMA_CHANNEL",
     "Exit",
     "FunctionState",
     "Layout",

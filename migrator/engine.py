@@ -17,6 +17,10 @@ from migrator.files import FunctionFile, Layout, MigrationError, SqlFile, functi
 CHECKOUT = Layout()
 # Any constant works; it only has to be the same for every runner of this project.
 ADVISORY_LOCK_KEY = 0x6170_7063_6667  # "appcfg"
+# Notified in the transaction of each migration and each deploy of the functions, so that it is
+# heard as they commit: what the functions return may have changed, and an API then forgets the
+# row versions it answers 304 from (api/db/listener.py listens; db/README.md, Row versions).
+SCHEMA_CHANNEL = "appconfig_schema"
 
 
 class Exit(IntEnum):
@@ -201,6 +205,7 @@ def _apply_migration(conn: psycopg2.extensions.connection, file: SqlFile) -> Non
                 "INSERT INTO migrations (kind, name, checksum) VALUES ('migration', %s, %s)",
                 (file.name, file.checksum),
             )
+            cur.execute("SELECT pg_notify(%s, %s)", (SCHEMA_CHANNEL, file.name))
         conn.commit()
     except BaseException:
         conn.rollback()
@@ -239,6 +244,7 @@ def _deploy_functions(
                     "INSERT INTO migrations (kind, name, checksum, definition) VALUES ('function', %s, %s, %s)",
                     (file.record_name, file.checksum, live[file.function]),
                 )
+            cur.execute("SELECT pg_notify(%s, 'functions')", (SCHEMA_CHANNEL,))
         conn.commit()
     except BaseException:
         conn.rollback()

@@ -2,10 +2,13 @@
 
 import io
 import re
+import select
 import subprocess
 import tarfile
 import threading
+import time
 
+import psycopg2
 import pytest
 
 import migrator
@@ -357,3 +360,53 @@ def test_old_overloads_are_dropped_even_when_one_calls_another(conn, layout):
     assert migrator.inspect(conn, layout).problems == []
     assert query(conn, "SELECT b_outer(7::bigint)") == [(7,)]
     assert query(conn, "SELECT count(*) FROM pg_proc WHERE proname IN ('a_inner', 'b_outer')") == [(2,)]
+
+
+def _schema_notifications(listening, conn) -> list[str]:
+    """What was notified since the last call: all that arrives before a marker sent now, since a
+    listener hears notifications in the order their transactions committed."""
+    with conn.cursor() as cur:
+        cur.execute("SELECT pg_notify(%s, 'marker')", (migrator.SCHEMA_CHANNEL,))
+    conn.commit()
+    heard, deadline = [], time.monotonic() + 10
+    while True:
+        select.select([listening], [], [], 0.1)
+        listening.poll()
+        while listening.notifies:
+            payload = listening.notifies.pop(0).payload
+            if payload == "marker":
+                return heard
+            heard.append(payload)
+        assert time.monotonic() < deadline, "the marker never arrived"
+
+
+@pytest.fixture
+def listening(empty_dsn):
+    """A session LISTENing to the channel the runner notifies, as an API's listener does."""
+    connection = psycopg2.connect(empty_dsn)
+    connection.autocommit = True
+    with connection.cursor() as cur:
+        cur.execute(f"LISTEN {migrator.SCHEMA_CHANNEL}")
+    yield connection
+    connection.close()
+
+
+def test_each_migration_and_each_deploy_of_the_functions_is_notified_as_it_commits_and_nothing_else(
+    conn, layout, listening
+):
+    run_up(conn, layout)
+    assert _schema_notifications(listening, conn) == [file.name for file in layout.migrations()] + ["functions"]
+
+    run_up(conn, layout)
+    assert _schema_notifications(listening, conn) == []  # nothing changed
+
+    (layout.migrations_dir / "0005_add_table.sql").write_text("CREATE TABLE extra (id int);\n")
+    (layout.migrations_dir / "0006_fails.sql").write_text("SELECT 1/0;\n")
+    with pytest.raises(MigrationError):
+        run_up(conn, layout)
+    assert _schema_notifications(listening, conn) == ["0005_add_table.sql"]  # the failed one rolled back, unheard
+
+    (layout.migrations_dir / "0006_fails.sql").unlink()
+    (layout.functions_dir / "hello.sql").write_text(HELLO)
+    run_up(conn, layout)
+    assert _schema_notifications(listening, conn) == ["functions"]

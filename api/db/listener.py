@@ -2,8 +2,10 @@
 
 Every function that writes notifies `appconfig_changes` when its transaction commits; this
 connection hears them all, whoever wrote, and hands each payload to its `Subscriber` (the
-watch hub, wired by the composition root). It must be a session of its own on the server
-itself: `LISTEN` does not survive PgBouncer's transaction pooling (LISTEN_DATABASE_URL).
+watch hub, wired by the composition root). `migrations.py up` notifies `appconfig_schema` with
+each migration and deploy of the functions: what the functions return may have changed, and the
+listener says so (`schema_changed`). It must be a session of its own on the server itself:
+`LISTEN` does not survive PgBouncer's transaction pooling (LISTEN_DATABASE_URL).
 """
 
 import asyncio
@@ -13,6 +15,8 @@ from typing import Protocol
 
 import psycopg2
 import psycopg2.extensions
+
+from migrator import SCHEMA_CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +39,8 @@ class Subscriber(Protocol):
 
 class Listener:
     """LISTENs on `appconfig_changes` on a connection of its own and feeds the subscriber;
-    reconnects with backoff when the connection is lost (a server restart)."""
+    reconnects with backoff when the connection is lost (a server restart). Calls `schema_changed`
+    on each notification of `appconfig_schema`, and on each connect: one may have gone unheard."""
 
     BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
 
@@ -46,9 +51,11 @@ class Listener:
         *,
         connect_timeout: int = 2,
         reconnected: Callable[[], None] = lambda: None,
+        schema_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self._dsn = dsn
         self._subscriber = subscriber
+        self._schema_changed = schema_changed
         self._connect_timeout = connect_timeout
         self._reconnected = reconnected  # told each time it connects again after a loss (the metrics)
         self._task: asyncio.Task | None = None
@@ -74,7 +81,7 @@ class Listener:
         )
         conn.autocommit = True
         with conn.cursor() as cur:
-            cur.execute(f"LISTEN {CHANNEL}")
+            cur.execute(f"LISTEN {CHANNEL}; LISTEN {SCHEMA_CHANNEL}")
         return conn
 
     async def _run(self) -> None:
@@ -98,6 +105,7 @@ class Listener:
             lost = loop.create_future()
             fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it
             loop.add_reader(fd, self._receive, conn, lost)
+            self._schema_changed()
             self._subscriber.connected()
             try:
                 await lost
@@ -116,6 +124,9 @@ class Listener:
             return
         notifies, conn.notifies = conn.notifies, []
         for notify in notifies:
+            if notify.channel == SCHEMA_CHANNEL:
+                self._schema_changed()
+                continue
             try:
                 self._subscriber.notify(notify.payload)
             except Exception:  # one bad notification must not lose the others

@@ -8,7 +8,9 @@ building the document when the row is still that version, which is exact whoever
 
 A version is a transaction id, and ids are reused when a database's history goes back (a restore,
 a failover that lost commits). Each of these breaks every connection, so an entry is kept only
-while no pool has opened a connection since the read that made it began (`epoch`).
+while no pool has opened a connection since the read that made it began (`epoch`). A version
+vouches for a row, not for the document a function builds of it: when a migration may have changed
+that, every entry is forgotten (`forget`, on the listener's word).
 """
 
 from collections.abc import Callable, Hashable
@@ -30,12 +32,24 @@ class Known:
 
 
 class Versions:
-    """The versions of the documents read last, by read; `epoch()` counts the pools' connections."""
+    """The versions of the documents read last, by read, each kept only in the epoch of its read."""
 
-    def __init__(self, epoch: Callable[[], int], max_entries: int = MAX_ENTRIES) -> None:
-        self.epoch = epoch
+    def __init__(self, connections_opened: Callable[[], int], max_entries: int = MAX_ENTRIES) -> None:
+        self._connections_opened = connections_opened
+        self._forgotten = 0
         self._known: dict[Hashable, Known] = {}
         self._max_entries = max_entries
+
+    def epoch(self) -> int:
+        """Connections the pools have opened, and times every entry was forgotten: both only grow, so
+        a read begun before either happened again is in an older epoch."""
+        return self._connections_opened() + self._forgotten
+
+    def forget(self) -> None:
+        """Forget every entry, and what reads begun before now would remember: the documents the
+        functions build may have changed while their rows did not (a migration)."""
+        self._forgotten += 1
+        self._known.clear()
 
     def __len__(self) -> int:
         return len(self._known)

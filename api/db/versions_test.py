@@ -58,6 +58,19 @@ def test_a_connection_opened_since_makes_every_entry_unusable(versions, epoch):
     assert versions.matching(READ, TAG) == Known(TAG, 43, epoch())
 
 
+def test_forgetting_empties_it_and_a_read_begun_before_is_not_kept(versions):
+    began = versions.epoch()
+
+    versions.forget()
+
+    assert len(versions) == 0 and versions.matching(READ, TAG) is None
+    assert versions.epoch() != began
+    versions.remember(READ, TAG, 42, began)  # a read that began before: its document may be the old shape
+    assert versions.matching(READ, TAG) is None
+    versions.remember(READ, TAG, 42, versions.epoch())
+    assert versions.matching(READ, TAG) == Known(TAG, 42, versions.epoch())
+
+
 def test_remembering_no_version_forgets_the_read(versions, epoch):
     versions.remember(READ, OTHER, None, epoch())
 

@@ -1,14 +1,16 @@
 """Revalidating a configuration (If-None-Match, by id and by names, and long-polls): a 304 for a row
 that is still the version read before costs no document, and any change, even one made in psql with
 the triggers off (no revision, no notification), is a 200 with the new document; versions read
-before the pool connected anew are not trusted."""
+before the pool connected anew, or before a migration, are not trusted."""
 
+import time
 from collections.abc import Callable
 
 import psycopg2
 import pytest
 from psycopg2.extras import Json
 
+from api.db.listener import SCHEMA_CHANNEL
 from api.db.pool import Database
 
 APPS = "/api/v1/applications"
@@ -196,9 +198,58 @@ def reconnect(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
     assert spy.database.connections_opened > opened
 
 
+def _forgotten_after(client, act: Callable[[], None]) -> None:
+    """`act`, then wait until the listener has made this process forget its versions."""
+    versions = client.app.state.store.versions
+    before = versions.epoch()
+    act()
+    deadline = time.monotonic() + 10
+    while versions.epoch() == before:
+        assert time.monotonic() < deadline, "the listener never made the versions forgotten"
+        time.sleep(0.02)
+
+
+def migrated(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
+    """What `migrations.py up` sends with each migration and deploy: the documents may have changed shape."""
+
+    def notify() -> None:
+        conn = psycopg2.connect(migrated_dsn)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT pg_notify(%s, '0099_example.sql')", (SCHEMA_CHANNEL,))
+        finally:
+            conn.close()
+
+    _forgotten_after(client, notify)
+
+
+def listener_reconnected(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
+    """While the listener was away, a migration may have gone unheard."""
+
+    def terminate() -> None:
+        conn = psycopg2.connect(migrated_dsn)
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute(
+                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND application_name = 'appconfig-listener'"
+                )
+                assert cur.fetchone()[0] >= 1
+        finally:
+            conn.close()
+
+    _forgotten_after(client, terminate)
+
+
 @pytest.mark.parametrize("path_of", PATHS)
-@pytest.mark.parametrize("connect", [bump, reconnect], ids=["connections_opened", "pg_terminate_backend"])
-def test_after_the_pool_connects_anew_the_next_revalidation_reads_in_full_and_is_still_a_304(
+@pytest.mark.parametrize(
+    "connect",
+    [bump, reconnect, migrated, listener_reconnected],
+    ids=["connections_opened", "pg_terminate_backend", "migrated", "listener_reconnected"],
+)
+def test_after_the_pool_connects_anew_or_a_migration_the_next_revalidation_reads_in_full_and_is_still_a_304(
     client, spy, migrated_dsn, configuration, path_of, connect
 ):
     path = path_of(configuration)
