@@ -2,7 +2,7 @@
 
 - `wrk`, `pgbench`: one run each, read into a `Load` (`parse_wrk`, `parse_pgbench`);
 - `Best`, `fastest`, `keep_faster`: each side keeps its best run, with every run's failures;
-- `median_tail`: of a route run several times, the run whose p99 / p50 is the median;
+- `with_failures_of`: one run kept of several, counting every run's failures;
 - `alternating`: routes run against several servers in turn, so that drift on a shared machine
   favours none; what each request cost the server's process (CPU, context switches) comes along.
   The servers may share one database or each have its own (`Picks`: the ids each one's wrk draws).
@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -22,7 +23,7 @@ from devtools.api_process import ApiProcess
 BENCH = Path(__file__).resolve().parent
 SWEEP = (1, 4, 16, 64)
 CONCURRENCY = 16
-# Runs of each route whose p99 / p50 is judged (at CONCURRENCY): the verdict takes the median run.
+# Runs of each route whose p99 / p50 is judged (at CONCURRENCY): the verdict takes their median.
 TAIL_RUNS = 3
 # What the API and its peer (bench/peer.py) both serve, compared in one stage and by bench.ladder.
 PEER_ROUTES = ("healthz", "get_app", "post_app")
@@ -123,23 +124,19 @@ class Best:
     switches: float
 
 
+def with_failures_of(kept: Load, runs: Sequence[Load]) -> Load:
+    """`kept`, carrying every run's non-2xx answers and errors: a run left out still counts in
+    "non-2xx answers and socket errors, all runs"."""
+    return replace(kept, non_2xx=sum(run.non_2xx for run in runs), errors=sum(run.errors for run in runs))
+
+
 def fastest(*runs: Load) -> Load:
-    """The run with the best rate, carrying every run's non-2xx answers and errors: a run left out
-    still counts in "non-2xx answers and socket errors, all runs"."""
-    best = max(runs, key=lambda run: run.rate)
-    return replace(best, non_2xx=sum(run.non_2xx for run in runs), errors=sum(run.errors for run in runs))
+    """The run with the best rate, carrying every run's failures."""
+    return with_failures_of(max(runs, key=lambda run: run.rate), runs)
 
 
 def p99_over_p50(load: Load) -> float:
     return load.p99_ms / load.p50_ms
-
-
-def median_tail(runs: list[Load]) -> Load:
-    """Of several runs of one route, the one whose p99 / p50 is the median, carrying every run's
-    failures (as `fastest`). The p99 of one run on a shared 2-core machine swings with whatever else
-    ran in its seconds (docs/performance.md, "The tails"): the middle of three says more than any one."""
-    middle = sorted(runs, key=p99_over_p50)[len(runs) // 2]
-    return replace(middle, non_2xx=sum(run.non_2xx for run in runs), errors=sum(run.errors for run in runs))
 
 
 def keep_faster[K](best: dict[K, Best], key: K, run: Best) -> None:

@@ -3,6 +3,7 @@ docs it is published into (docs/benchmarks.md and docs/bench-get-sweep.png, noth
 chart itself is bench.chart's)."""
 
 import shutil
+import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,14 +81,20 @@ class Results:
     # (fsync, synchronous_commit: the numbering lock is held through the commit); its runs' shape, its soak.
     revisions_setting: dict[str, str] = field(default_factory=dict)
     revisions: dict[str, float] = field(default_factory=dict)
-    # p99 / p50 of every run of a route run TAIL_RUNS times, by run; `http` keeps the median run.
+    # p99 / p50 of every run of a route run TAIL_RUNS times, by run; `http` keeps its first run.
     tails: dict[str, list[float]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
+def tail_ratio(results: Results, name: str) -> float:
+    """A route's p99 / p50 as judged: the median of its runs' where it ran several times."""
+    runs = results.tails.get(name)
+    return statistics.median(runs) if runs else p99_over_p50(results.http[name])
+
+
 def _tail(results: Results, name: str) -> str:
-    """A run's p99 / p50 as judged, and where the route ran several times, every run's."""
-    judged = f"{p99_over_p50(results.http[name]):.1f}"
+    """A route's p99 / p50 as judged, and where it ran several times, every run's."""
+    judged = f"{tail_ratio(results, name):.1f}"
     if runs := results.tails.get(name):
         return f"{judged} (median of {', '.join(f'{ratio:.1f}' for ratio in runs)})"
     return judged
@@ -132,8 +139,7 @@ def ratios(results: Results) -> dict[str, float]:
         if f"peer: {name}_c16" in http:  # "ours:" ran beside it, alternating
             out[f"{name}_vs_peer"] = http[f"ours: {name}_c16"].rate / http[f"peer: {name}_c16"].rate
     if "2 workers: get_app_c16" in http:
-        two = http["2 workers: get_app_c16"]
-        out["get_app_2_workers_p99_over_p50"] = p99_over_p50(two)
+        out["get_app_2_workers_p99_over_p50"] = tail_ratio(results, "2 workers: get_app_c16")
     if "metrics off: get_app_c16" in http:
         out["get_app_metrics_on_vs_off"] = http["metrics on: get_app_c16"].rate / http["metrics off: get_app_c16"].rate
     if listing:
@@ -174,7 +180,7 @@ def verdicts(results: Results) -> list[tuple[str, str, str, bool]]:
                        f">= {TARGETS['metrics_on_vs_off']}",
                        r["get_app_metrics_on_vs_off"] >= TARGETS["metrics_on_vs_off"]))  # fmt: skip
     for name in ("get_app_c16", "get_config_c16", "post_app_c16"):
-        ratio, goal = p99_over_p50(http[name]), TARGETS["p99_over_p50"]
+        ratio, goal = tail_ratio(results, name), TARGETS["p99_over_p50"]
         checks.append((f"{name}: p99 / p50", _tail(results, name), f"<= {goal}", ratio <= goal))
     if "get_app_2_workers_p99_over_p50" in r:
         ratio, goal = r["get_app_2_workers_p99_over_p50"], TARGETS["workers2_p99_over_p50"]
