@@ -102,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     watchers,
                     connect_timeout=settings.connect_timeout,
                     reconnected=metrics.listener_reconnects.inc if metrics else lambda: None,
-                    schema_changed=app.state.store.versions.forget,
+                    schema=app.state.store,
                 )
                 listener.start()
                 started.push_async_callback(listener.stop)

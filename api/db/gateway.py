@@ -13,6 +13,7 @@ gateway with every read on the primary, for what must see the latest commit (a l
 event stream's first state). Writes always go to the primary.
 """
 
+import asyncio
 from collections.abc import Awaitable, Sequence
 from typing import Any
 
@@ -37,6 +38,19 @@ class Store:
         self.versions = versions if versions is not None else Versions(self._reads.connections_opened)
         # Every read on the primary: what a standby, however fresh, may not have yet.
         self.fresh = self if reads is None or not reads.standbys else Store(primary, versions=self.versions)
+
+    # -- what the listener tells of the migrations (api.db.listener.Schema) ----------------------
+
+    def schema_changed(self) -> None:
+        """What the functions return may have changed: forget every row version now, and again once
+        no standby that had not replayed the change may serve a read (`max_lag` on), since until
+        then one may answer with the old document and have its version remembered."""
+        self.versions.forget()
+        if self._reads.standbys:
+            asyncio.get_running_loop().call_later(self._reads.max_lag, self.versions.forget)
+
+    def schema_unheard(self) -> None:
+        self.versions.pause()
 
     # -- one resource ---------------------------------------------------------------------------
 
@@ -81,7 +95,8 @@ class Store:
             self._reads.fetch_row(if_modified, (*params, known and known.version), settled=settled)
         )
         if text is None and self.versions.epoch() != epoch:
-            # This very read may have gone over a new connection, to a server whose history went back.
+            # This very read may have gone over a new connection, to a server whose history went back,
+            # or run the functions of a migration: a version from before vouches for neither.
             text, version = await translated(self._reads.fetch_row(if_modified, (*params, None)))
         if text is None:
             return Current(None, known.etag)

@@ -4,7 +4,7 @@ Every function that writes notifies `appconfig_changes` when its transaction com
 connection hears them all, whoever wrote, and hands each payload to its `Subscriber` (the
 watch hub, wired by the composition root). `migrations.py up` notifies `appconfig_schema` with
 each migration and deploy of the functions: what the functions return may have changed, and the
-listener says so (`schema_changed`). It must be a session of its own on the server itself:
+listener tells its `Schema` (the gateway). It must be a session of its own on the server itself:
 `LISTEN` does not survive PgBouncer's transaction pooling (LISTEN_DATABASE_URL).
 """
 
@@ -37,10 +37,20 @@ class Subscriber(Protocol):
         """The connection is lost; notifications go unheard until `connected`."""
 
 
+class Schema(Protocol):
+    """What the listener tells of the migrations (`appconfig_schema`)."""
+
+    def schema_changed(self) -> None:
+        """A migration committed; or the listener listens (again), and one may have gone unheard."""
+
+    def schema_unheard(self) -> None:
+        """The connection is lost: a migration would go unheard until `schema_changed`."""
+
+
 class Listener:
-    """LISTENs on `appconfig_changes` on a connection of its own and feeds the subscriber;
-    reconnects with backoff when the connection is lost (a server restart). Calls `schema_changed`
-    on each notification of `appconfig_schema`, and on each connect: one may have gone unheard."""
+    """LISTENs on `appconfig_changes` and `appconfig_schema` on a connection of its own, and feeds
+    the subscriber and the schema; reconnects with backoff when the connection is lost (a server
+    restart)."""
 
     BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
 
@@ -51,11 +61,11 @@ class Listener:
         *,
         connect_timeout: int = 2,
         reconnected: Callable[[], None] = lambda: None,
-        schema_changed: Callable[[], None] = lambda: None,
+        schema: Schema | None = None,
     ) -> None:
         self._dsn = dsn
         self._subscriber = subscriber
-        self._schema_changed = schema_changed
+        self._schema = schema
         self._connect_timeout = connect_timeout
         self._reconnected = reconnected  # told each time it connects again after a loss (the metrics)
         self._task: asyncio.Task | None = None
@@ -105,7 +115,8 @@ class Listener:
             lost = loop.create_future()
             fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it
             loop.add_reader(fd, self._receive, conn, lost)
-            self._schema_changed()
+            if self._schema is not None:
+                self._schema.schema_changed()
             self._subscriber.connected()
             try:
                 await lost
@@ -113,6 +124,8 @@ class Listener:
             finally:
                 loop.remove_reader(fd)
                 conn.close()
+                if self._schema is not None:
+                    self._schema.schema_unheard()
                 self._subscriber.disconnected()
 
     def _receive(self, conn: psycopg2.extensions.connection, lost: asyncio.Future) -> None:
@@ -125,7 +138,8 @@ class Listener:
         notifies, conn.notifies = conn.notifies, []
         for notify in notifies:
             if notify.channel == SCHEMA_CHANNEL:
-                self._schema_changed()
+                if self._schema is not None:
+                    self._schema.schema_changed()
                 continue
             try:
                 self._subscriber.notify(notify.payload)

@@ -10,7 +10,7 @@ A version is a transaction id, and ids are reused when a database's history goes
 a failover that lost commits). Each of these breaks every connection, so an entry is kept only
 while no pool has opened a connection since the read that made it began (`epoch`). A version
 vouches for a row, not for the document a function builds of it: when a migration may have changed
-that, every entry is forgotten (`forget`, on the listener's word).
+that, every entry is forgotten (`forget`), and while one would go unheard none is kept (`pause`).
 """
 
 from collections.abc import Callable, Hashable
@@ -36,27 +36,35 @@ class Versions:
 
     def __init__(self, connections_opened: Callable[[], int], max_entries: int = MAX_ENTRIES) -> None:
         self._connections_opened = connections_opened
-        self._forgotten = 0
+        self.forgotten = 0  # times every entry was forgotten
+        self._paused = False
         self._known: dict[Hashable, Known] = {}
         self._max_entries = max_entries
 
     def epoch(self) -> int:
         """Connections the pools have opened, and times every entry was forgotten: both only grow, so
         a read begun before either happened again is in an older epoch."""
-        return self._connections_opened() + self._forgotten
+        return self._connections_opened() + self.forgotten
 
     def forget(self) -> None:
         """Forget every entry, and what reads begun before now would remember: the documents the
-        functions build may have changed while their rows did not (a migration)."""
-        self._forgotten += 1
+        functions build may have changed while their rows did not (a migration). Entries are kept
+        again from now on."""
+        self.forgotten += 1
         self._known.clear()
+        self._paused = False
+
+    def pause(self) -> None:
+        """Forget every entry and keep none until `forget`: a migration would now go unheard."""
+        self.forget()
+        self._paused = True
 
     def __len__(self) -> int:
         return len(self._known)
 
     def matching(self, read: Hashable, if_none_match: str | None) -> Known | None:
         """What this process knows of `read` when If-None-Match names that document, else None."""
-        if if_none_match is None:
+        if if_none_match is None or self._paused:
             return None
         known = self._known.get(read)
         if known is None or known.epoch != self.epoch() or not none_match(if_none_match, known.etag):
@@ -66,7 +74,7 @@ class Versions:
     def remember(self, read: Hashable, etag: str, version: int | None, epoch: int) -> None:
         """`read` found the document tagged `etag` in row version `version` (None: not yet
         known), in a read begun at `epoch`."""
-        if version is None or epoch != self.epoch():
+        if version is None or epoch != self.epoch() or self._paused:
             self._known.pop(read, None)
             return
         self._known.pop(read, None)  # re-inserted last: the newest stays longest
