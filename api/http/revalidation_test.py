@@ -173,19 +173,31 @@ def test_a_long_poll_on_an_unchanged_configuration_is_a_304_when_its_wait_ends(c
     assert spy.calls[reads:] == [(version, None, version)]  # asked at the end of the wait, without the document
 
 
-def terminate_the_pools_connections(migrated_dsn: str) -> int:
-    conn = psycopg2.connect(migrated_dsn)
+def in_psql(dsn: str, statement: str, params: tuple = ()) -> tuple:
+    """`statement` run on a connection of its own, committed: its one row."""
+    conn = psycopg2.connect(dsn)
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
-            cur.execute(
-                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
-                " WHERE datname = current_database() AND application_name = 'appconfig-api'"
-                " AND pid <> pg_backend_pid()"
-            )
-            return cur.fetchone()[0]
+            cur.execute(statement, params)
+            return cur.fetchone()
     finally:
         conn.close()
+
+
+def terminate(dsn: str, application_name: str) -> int:
+    """Ends the sessions of this database that `application_name` opened; how many."""
+    [ended] = in_psql(
+        dsn,
+        "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND application_name = %s AND pid <> pg_backend_pid()",
+        (application_name,),
+    )
+    return ended
+
+
+def terminate_the_pools_connections(migrated_dsn: str) -> int:
+    return terminate(migrated_dsn, "appconfig-api")
 
 
 def bump(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
@@ -212,36 +224,14 @@ def _forgotten_after(client, act: Callable[[], None]) -> None:
 
 def migrated(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
     """What `migrations.py up` sends with each migration and deploy: the documents may have changed shape."""
-
-    def notify() -> None:
-        conn = psycopg2.connect(migrated_dsn)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT pg_notify(%s, '0099_example.sql')", (migrator.SCHEMA_CHANNEL,))
-        finally:
-            conn.close()
-
-    _forgotten_after(client, notify)
+    _forgotten_after(
+        client, lambda: in_psql(migrated_dsn, "SELECT pg_notify(%s, '0099_example.sql')", (migrator.SCHEMA_CHANNEL,))
+    )
 
 
 def listener_reconnected(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
     """While the listener was away, a migration may have gone unheard."""
-
-    def terminate() -> None:
-        conn = psycopg2.connect(migrated_dsn)
-        conn.autocommit = True
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid, 5000)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND application_name = 'appconfig-listener'"
-                )
-                assert cur.fetchone()[0] >= 1
-        finally:
-            conn.close()
-
-    _forgotten_after(client, terminate)
+    _forgotten_after(client, lambda: terminate(migrated_dsn, "appconfig-listener"))
 
 
 @pytest.mark.parametrize("path_of", PATHS)
