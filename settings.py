@@ -159,10 +159,11 @@ class Settings(BaseSettings):
     )
     workers_yield_cpu: bool = Field(
         default=True,
-        description="With several workers, run them at Linux's idle CPU priority (SCHED_IDLE), so that when "
-        "every core is busy the PostgreSQL backends their requests wait on run first. Several workers keep "
-        "the cores busy; at normal priority a backend then waits its turn behind them, and a GET that took 3 ms "
-        "took up to a second. Off on a machine whose other busy processes must not come before the API.",
+        description="With several workers, run them at Linux's idle CPU priority (SCHED_IDLE): within their "
+        "scheduling group (the session's autogroup, or the cgroup) every other process runs first. Several "
+        "workers keep the cores busy, and beside them a GET that took 3 ms took up to a second. Other groups, "
+        "PostgreSQL's among them, are ordered by the groups' CPU weights (docs/scaling.md). Off where processes "
+        "in the API's group must not come before it.",
     )
     cors_allow_origins: str = Field(
         default="",

@@ -94,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 app.state.readiness = Readiness(dsn, timeout_seconds=settings.connect_timeout)
                 process.raise_open_files_limit()
                 if settings.workers > 1 and settings.workers_yield_cpu and process.yield_cpu():
-                    log.info("worker at idle CPU priority: PostgreSQL runs first (WORKERS_YIELD_CPU)")
+                    log.info("worker at idle CPU priority within its scheduling group (WORKERS_YIELD_CPU)")
                 admission = _admission(settings, metrics)
                 watchers = app.state.watchers = Watchers(admission)
                 listener = Listener(

@@ -80,12 +80,13 @@ def pin_to_one_cpu() -> int | None:
 
 def yield_cpu() -> bool:
     """Run every thread of this process, and those it makes later, at the idle CPU priority
-    (SCHED_IDLE): they take a core only when nothing else wants it. Returns whether it could (Linux).
+    (SCHED_IDLE): they take a core only when nothing else in their scheduling group (the session's
+    autogroup, or the cgroup) wants it. Returns whether it could (Linux).
 
-    For several workers beside PostgreSQL: they keep every core busy, and at normal priority the
-    backends their requests wait on queue behind them. Measured on 2 cores, two workers, GET by
-    id at 16 connections: p99 0.3-0.9 s (p50 3.4 ms), backends waiting up to 74 ms to be scheduled;
-    at idle priority p99 11-12 ms, and 10 % more requests a second (docs/scaling.md).
+    For several workers, which keep every core busy: on 2 cores, two workers, GET by id at 16
+    connections, p99 went from 0.3-0.9 s (p50 3.4 ms) to 11-12 ms, with 10 % more requests a
+    second, the client sharing their group. Processes in other groups, PostgreSQL's among them,
+    are ordered by the groups' CPU weights, which this does not change (docs/scaling.md).
     """
     if not hasattr(os, "SCHED_IDLE"):
         return False
