@@ -37,7 +37,7 @@ class Versions:
     def __init__(self, connections_opened: Callable[[], int], max_entries: int = MAX_ENTRIES) -> None:
         self._connections_opened = connections_opened
         self.forgotten = 0  # times every entry was forgotten
-        self._paused = False
+        self.paused = False  # keeping none until the next `forget`
         self._known: dict[Hashable, Known] = {}
         self._max_entries = max_entries
 
@@ -52,19 +52,19 @@ class Versions:
         again from now on."""
         self.forgotten += 1
         self._known.clear()
-        self._paused = False
+        self.paused = False
 
     def pause(self) -> None:
         """Forget every entry and keep none until `forget`: a migration would now go unheard."""
         self.forget()
-        self._paused = True
+        self.paused = True
 
     def __len__(self) -> int:
         return len(self._known)
 
     def matching(self, read: Hashable, if_none_match: str | None) -> Known | None:
         """What this process knows of `read` when If-None-Match names that document, else None."""
-        if if_none_match is None or self._paused:
+        if if_none_match is None or self.paused:
             return None
         known = self._known.get(read)
         if known is None or known.epoch != self.epoch() or not none_match(if_none_match, known.etag):
@@ -74,7 +74,7 @@ class Versions:
     def remember(self, read: Hashable, etag: str, version: int | None, epoch: int) -> None:
         """`read` found the document tagged `etag` in row version `version` (None: not yet
         known), in a read begun at `epoch`."""
-        if version is None or epoch != self.epoch() or self._paused:
+        if version is None or epoch != self.epoch() or self.paused:
             self._known.pop(read, None)
             return
         self._known.pop(read, None)  # re-inserted last: the newest stays longest

@@ -212,12 +212,12 @@ def reconnect(spy: Spy, client, migrated_dsn: str, configuration: dict) -> None:
 
 
 def _forgotten_after(client, act: Callable[[], None]) -> None:
-    """`act`, then wait until the listener has made this process forget its versions."""
+    """`act`, then wait until the listener has made this process forget its versions, and listens."""
     versions = client.app.state.store.versions
     before = versions.forgotten
     act()
     deadline = time.monotonic() + 10
-    while versions.forgotten == before:
+    while versions.forgotten == before or versions.paused:
         assert time.monotonic() < deadline, "the listener never made the versions forgotten"
         time.sleep(0.02)
 
