@@ -219,8 +219,9 @@ def seed_list(dsn: str, applications: int) -> None:
 def serving(
     dsn: str, log: Path, *, command: tuple[str, ...] = ("-m", "api"), cwd: Path = PROJECT_ROOT, **settings: str
 ) -> Iterator[ApiProcess]:
-    """`command` served on `dsn` from the checkout in `cwd` (this one, or a worktree of another revision)."""
-    api = ApiProcess(dsn, log, command=command, cwd=cwd, **settings)
+    """`command` served on `dsn` from the checkout in `cwd` (this one, or a worktree of another revision),
+    with the least CPU share, as docs/scaling.md advises beside PostgreSQL: PostgreSQL and wrk come first."""
+    api = ApiProcess(dsn, log, command=command, cwd=cwd, least_cpu_share=True, **settings)
     try:
         yield api
     finally:
