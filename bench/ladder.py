@@ -163,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                     databases[rung] = own_database(cluster, f"bench_{number}", tree, args.applications,
                                                    workdir / f"seed_{number}")  # fmt: skip
                 stage(f"serving {rung}")
-                api = ApiProcess(databases[rung][0], workdir / f"{len(running)}.log", cwd=tree, **env)
+                api = ApiProcess(
+                    databases[rung][0], workdir / f"{len(running)}.log", cwd=tree, least_cpu_share=True, **env
+                )
                 running[rung] = servers.enter_context(api)
             # Each pinned rung on the first one's CPU: else the rungs compare the CPUs they started on too.
             first, *others = running.values()
@@ -172,7 +174,13 @@ def main(argv: list[str] | None = None) -> int:
             # The peer on the first rung's database.
             databases["peer"] = databases[next(iter(rungs))]
             running["peer"] = servers.enter_context(
-                ApiProcess(databases["peer"][0], workdir / "peer.log", command=("-m", "bench.peer"), POOL_SIZE="16")
+                ApiProcess(
+                    databases["peer"][0],
+                    workdir / "peer.log",
+                    command=("-m", "bench.peer"),
+                    least_cpu_share=True,
+                    POOL_SIZE="16",
+                )
             )
             own = {name: seeded for name, (_, seeded) in databases.items()}
             best = alternating(running, {}, args.rounds, args.seconds, routes, own=own, serves={"peer": PEER_ROUTES})
