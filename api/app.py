@@ -100,9 +100,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 listener = Listener(
                     settings.listen_database_url or dsn,
                     watchers,
+                    app.state.store,
                     connect_timeout=settings.connect_timeout,
                     reconnected=metrics.listener_reconnects.inc if metrics else lambda: None,
-                    schema=app.state.store,
                 )
                 listener.start()
                 started.push_async_callback(listener.stop)

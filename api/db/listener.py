@@ -58,10 +58,10 @@ class Listener:
         self,
         dsn: str,
         subscriber: Subscriber,
+        schema: Schema,
         *,
         connect_timeout: int = 2,
         reconnected: Callable[[], None] = lambda: None,
-        schema: Schema | None = None,
     ) -> None:
         self._dsn = dsn
         self._subscriber = subscriber
@@ -115,8 +115,7 @@ class Listener:
             lost = loop.create_future()
             fd = conn.fileno()  # a connection psycopg2 found broken no longer tells it
             loop.add_reader(fd, self._receive, conn, lost)
-            if self._schema is not None:
-                self._schema.schema_changed()
+            self._schema.schema_changed()
             self._subscriber.connected()
             try:
                 await lost
@@ -124,8 +123,7 @@ class Listener:
             finally:
                 loop.remove_reader(fd)
                 conn.close()
-                if self._schema is not None:
-                    self._schema.schema_unheard()
+                self._schema.schema_unheard()
                 self._subscriber.disconnected()
 
     def _receive(self, conn: psycopg2.extensions.connection, lost: asyncio.Future) -> None:
@@ -138,8 +136,7 @@ class Listener:
         notifies, conn.notifies = conn.notifies, []
         for notify in notifies:
             if notify.channel == SCHEMA_CHANNEL:
-                if self._schema is not None:
-                    self._schema.schema_changed()
+                self._schema.schema_changed()
                 continue
             try:
                 self._subscriber.notify(notify.payload)

@@ -50,17 +50,17 @@ def log_request(
     A record costs its making and logging's chain of handlers, some 10 µs of the event loop's
     time per request, a twentieth of a GET's (what skipping them buys: docs/performance.md,
     request_lines)."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    line = RequestLine(logger.name, request_id, method, path, status, elapsed_ms, route, client)
     if _request_lines and _batches is not None and _reaches_only_batches(logger):
-        _batches.add(RequestLine(logger.name, request_id, method, path, status, elapsed_ms, route, client))
-    elif logger.isEnabledFor(logging.INFO):
-        line = RequestLine(logger.name, request_id, method, path, status, elapsed_ms, route, client)
+        _batches.add(line)
+    else:
         logger.handle(line.record())
 
 
 def _reaches_only_batches(logger: logging.Logger) -> bool:
     """Whether an INFO record of `logger` would meet no filter and reach no handler but the batch writer."""
-    if not logger.isEnabledFor(logging.INFO):
-        return False
     node: logging.Logger | None = logger
     while node is not None:
         if node.filters or node.disabled:
