@@ -37,6 +37,7 @@ SPEED_TRICKS = frozenset(
         "hot_routes_first",
         "trust_recent_connections",
         "request_lines",
+        "skip_unwatched",
     }
 )
 
@@ -174,7 +175,7 @@ class Settings(BaseSettings):
         default="",
         description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
         "direct_futures, shared_cursor, batched_ids, held_response, direct_routes, hot_routes_first, "
-        "trust_recent_connections, request_lines); "
+        "trust_recent_connections, request_lines, skip_unwatched); "
         "`python -m bench.tricks` sets it. Empty: all on.",
     )
     embedded_dir: Path = Field(

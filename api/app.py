@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 # Matched before every other route, in this order (Starlette tries them in turn: what that buys,
 # docs/performance.md): the probes' cheapest, then the reads that carry a fleet's polling.
-HOT_ROUTES = ("healthz", "get_application", "get_configuration", "get_configuration_by_name")
+HOT_ROUTES = ("healthz", "get_application", "get_configuration", "get_configuration_by_name", "create_application")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 if settings.workers > 1 and settings.workers_yield_cpu and process.yield_cpu():
                     log.info("worker at idle CPU priority within its scheduling group (WORKERS_YIELD_CPU)")
                 admission = _admission(settings, metrics)
-                watchers = app.state.watchers = Watchers(admission)
+                watchers = app.state.watchers = Watchers(admission, skip_unwatched=settings.trick("skip_unwatched"))
                 listener = Listener(
                     settings.listen_database_url or dsn,
                     watchers,

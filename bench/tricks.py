@@ -8,7 +8,7 @@ its best run; a trick keeps its place when that gains 2 % or more:
     direct_futures, shared_cursor, pin_cpu,  GET by id (/s, and the server's CPU per request)
     direct_routes, hot_routes_first,
     trust_recent_connections
-    batched_ids                              POST (/s, CPU per request)
+    batched_ids, skip_unwatched              POST (/s, CPU per request)
     log_batching, skip_caller_lookup,        GET by id and /healthz with INFO logs (/s, CPU per request)
     request_lines
     held_response                            long-polls: RSS per watcher (KB), the last one woken (s)
@@ -55,6 +55,7 @@ TRICKS = {
     "hot_routes_first": "get",
     "trust_recent_connections": "get",
     "batched_ids": "post",
+    "skip_unwatched": "post",
     "log_batching": "logged",
     "request_lines": "logged",
     "skip_caller_lookup": "logged",

@@ -71,8 +71,9 @@ REREAD_RETRY_SECONDS = 1.0
 class Watchers:
     """The long-polls and event streams of this process."""
 
-    def __init__(self, admission: Admission | None = None) -> None:
+    def __init__(self, admission: Admission | None = None, *, skip_unwatched: bool = True) -> None:
         self.admission = admission or Admission(total=2**62, per_client=2**62)
+        self._skip_unwatched = skip_unwatched
         self._groups: dict[Read, _Group] = {}
         self._by_key: defaultdict[Key, set[_Group]] = defaultdict(set)
         self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
@@ -293,21 +294,27 @@ class Watchers:
     # -- from the listener ---------------------------------------------------------------------
 
     def notify(self, payload: str) -> None:
+        if self._skip_unwatched and not (self._groups or self._streams or self._feed):
+            # No one to wake, and whoever watches later reads after this change. Not parsing it
+            # saves every write some CPU (docs/performance.md, skip_unwatched).
+            return
         change = notifications.parse(payload)
         if change is None:
             log.warning("ignored a notification that is not a change: %.200r", payload)
             return
         keys = change.keys()
-        event = streams.change_event(change)
         self._sequence += 1
         self._recent.append((self._sequence, keys))
         for key in keys:
             for group in list(self._by_key.get(key, ())):
                 self._wake(group)
-        for stream in list(self._streams.get(change.application_id, ())):
-            streams.send(stream, event)
-            if streams.ends(change):
-                streams.send(stream, None)
+        subscribed = list(self._streams.get(change.application_id, ()))
+        if subscribed:
+            event = streams.change_event(change)
+            for stream in subscribed:
+                streams.send(stream, event)
+                if streams.ends(change):
+                    streams.send(stream, None)
         self._wake_feed(change.revision)
 
     def connected(self) -> None:

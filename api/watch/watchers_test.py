@@ -126,3 +126,20 @@ def test_what_is_not_a_change_is_ignored_and_an_event_is_one_line_whatever_was_s
 
     [(revision, event)] = asyncio.run(scenario())
     assert revision == 1 and event.count("\n") == 4 and event.startswith("id: 1\nevent: updated\ndata: {")
+
+
+@pytest.mark.parametrize("skip_unwatched", [True, False])
+def test_a_notification_is_read_only_while_something_watches(monkeypatch, skip_unwatched):
+    parsed = []
+    monkeypatch.setattr(hub.notifications, "parse", lambda payload: parsed.append(payload))
+
+    async def scenario() -> None:
+        watchers = Watchers(skip_unwatched=skip_unwatched)
+        watchers.notify("while no one watches")
+        stream = watchers.subscribe(APP_ID)
+        watchers.notify("to a stream")
+        watchers.unsubscribe(stream)
+        watchers.notify("after it left")
+
+    asyncio.run(scenario())
+    assert parsed == (["to a stream"] if skip_unwatched else ["while no one watches", "to a stream", "after it left"])

@@ -15,13 +15,13 @@ from api.http.routing import DirectRoute, JsonBodyRoute, store
 from api.schema import ids
 from api.schema.models import Application, ApplicationIn, ApplicationSummary, Configuration, UlidText
 
-# The read by id, on the hot path, is a DirectRoute; the rest, writes and lists, take their bodies
-# and queries through FastAPI.
-reads = APIRouter(prefix="/applications", tags=["applications"], route_class=DirectRoute)
+# The read by id and the create, on the hot paths, are DirectRoutes; the rest, which take queries
+# or headers, go through FastAPI.
+direct = APIRouter(prefix="/applications", tags=["applications"], route_class=DirectRoute)
 others = APIRouter(prefix="/applications", tags=["applications"], route_class=JsonBodyRoute)
 
 
-@others.post(
+@direct.post(
     "",
     status_code=201,
     response_model=Application,
@@ -58,7 +58,7 @@ async def replace_application(
     return responses.tagged(text)
 
 
-@reads.get(
+@direct.get(
     "/{application_id}",
     response_model=Application,
     responses=revalidated() | problems(400, 404, 503),
@@ -142,4 +142,4 @@ async def list_configurations(
 
 router = APIRouter()
 router.include_router(others)
-router.include_router(reads)
+router.include_router(direct)
