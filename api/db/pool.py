@@ -1,7 +1,7 @@
 """PostgreSQL access for async code: a psycopg2 pool driven through a thread pool.
 
 psycopg2 blocks, so each call runs on a `ThreadPoolExecutor` with as many
-threads as the pool has connections. `ThreadedConnectionPool.getconn()` raises
+threads as the pool has connections, each taking calls from one queue. `ThreadedConnectionPool.getconn()` raises
 rather than waits when every connection is out, so `Database.slot()` admits at
 most `pool_max_size` calls at once: the rest queue on an asyncio semaphore, each
 for at most `pool_timeout` seconds, and then fail with `PoolTimeout` (a 503).
@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from functools import partial
+from queue import SimpleQueue
 from typing import Any, Protocol
 
 import psycopg2
@@ -162,6 +163,7 @@ class Database:
         self._trust_recent = RECENT_SECONDS if trust_recent else 0.0  # likewise
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._calls: SimpleQueue[Callable[[], None] | None] = SimpleQueue()  # for the executor's threads
         self._slots = asyncio.Semaphore(max_size)
         self._metrics = metrics
         self.in_use = 0  # calls holding a slot now
@@ -175,6 +177,9 @@ class Database:
     def open(self) -> None:
         """Open the pool; a database that cannot be reached now is retried on each call."""
         self._executor = ThreadPoolExecutor(max_workers=self.max_size, thread_name_prefix="db")
+        if self._direct_futures:
+            for _ in range(self.max_size):
+                self._executor.submit(self._serve_calls)
         try:
             self._pool = self._new_pool(self._min_size)
         except psycopg2.OperationalError as exc:
@@ -199,6 +204,9 @@ class Database:
 
     def close(self) -> None:
         if self._executor is not None:
+            if self._direct_futures:
+                for _ in range(self.max_size):
+                    self._calls.put(None)  # each thread's last call
             self._executor.shutdown(wait=True)
         if self._pool is not None and not self._pool.closed:
             self._pool.closeall()
@@ -298,14 +306,26 @@ class Database:
                 self._metrics.call(statement, took[0], None)
             return rows
 
+    def _serve_calls(self) -> None:
+        """On each of the executor's threads, while the pool is open: the calls `_in_thread` queues."""
+        while (call := self._calls.get()) is not None:
+            try:
+                call()
+            except Exception:  # the thread must outlive any one call
+                log.exception("a database call's outcome was not handed back")
+
     async def _in_thread(self, run: Callable[[], list[Any]]) -> list[Any]:
-        """`run()` on an executor thread, its outcome handed straight to a future of the loop:
-        run_in_executor chains two futures, a lock, a condition and callbacks on both sides per
-        call (what that costs: docs/performance.md, direct_futures)."""
+        """`run()` on one of the executor's threads, which wait on a queue for calls, its outcome
+        handed straight to a future of the loop. `submit()` makes a Future and a work item and
+        takes a semaphore and several locks per call, and `run_in_executor` chains a second future
+        to it (what going around both saves: docs/performance.md, direct_futures)."""
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
+        gave_up = False
 
         def call() -> None:
+            if gave_up:  # its caller was cancelled before a thread took it: it never runs
+                return
             try:
                 rows = run()
             except BaseException as exc:
@@ -313,12 +333,11 @@ class Database:
             else:
                 loop.call_soon_threadsafe(_settle, answer, rows, None)
 
-        job = self._executor.submit(call)
+        self._calls.put(call)
         try:
             return await answer
         except asyncio.CancelledError:
-            # If it has not started, it never runs; if it has, _settle drops its outcome.
-            job.cancel()
+            gave_up = True  # if a thread has taken it, _settle drops its outcome
             raise
 
     async def fetch_value(self, statement: str, params: Sequence[Any] = (), *, idempotent: bool = False) -> Any:

@@ -148,3 +148,32 @@ def test_a_connection_back_in_the_pool_a_moment_ago_is_taken_unchecked(database,
     time.sleep(database_module.RECENT_SECONDS * 2)
     asyncio.run(db.fetch_value("SELECT 1"))  # back a while ago: checked again
     assert len(checked) == 2
+
+
+def test_a_call_cancelled_before_a_thread_takes_it_never_runs(database, rows):
+    db = database(max_size=1)
+
+    async def scenario() -> None:
+        busy = asyncio.create_task(db.fetch_value("SELECT pg_sleep(0.3)"))
+        await asyncio.sleep(0.1)
+        busy.cancel()  # its slot is free again; its thread, the only one, still waits on the server
+        queued = asyncio.create_task(db.fetch_value("SELECT app_create('never')"))
+        await asyncio.sleep(0.05)
+        queued.cancel()
+        await asyncio.gather(busy, queued, return_exceptions=True)
+        await asyncio.sleep(0.4)  # the thread is free again, and has passed over the cancelled call
+
+    asyncio.run(scenario())
+
+    assert rows("SELECT name FROM applications") == []
+    assert asyncio.run(db.fetch_value("SELECT 1")) == 1
+
+
+def test_a_call_whose_outcome_cannot_be_handed_back_leaves_its_thread_serving(database, caplog):
+    db = database(max_size=1)
+    closed_loop = asyncio.new_event_loop()
+    closed_loop.close()
+    db._calls.put(lambda: closed_loop.call_soon_threadsafe(print))  # raises: the loop is closed
+
+    assert asyncio.run(db.fetch_value("SELECT 1")) == 1
+    assert [record.levelname for record in caplog.records if record.name == "api.db.pool"] == ["ERROR"]
