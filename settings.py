@@ -28,7 +28,6 @@ _KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('(?:[^'\\]|\\.)*'|[^\s&]+)", re
 SPEED_TRICKS = frozenset(
     {
         "log_batching",
-        "skip_caller_lookup",
         "direct_futures",
         "shared_cursor",
         "batched_ids",
@@ -173,7 +172,7 @@ class Settings(BaseSettings):
     )
     speed_tricks_off: str = Field(
         default="",
-        description="For measuring only: comma-separated speed tricks to turn off (log_batching, skip_caller_lookup, "
+        description="For measuring only: comma-separated speed tricks to turn off (log_batching, "
         "direct_futures, shared_cursor, batched_ids, held_response, direct_routes, hot_routes_first, "
         "trust_recent_connections, request_lines, skip_unwatched); "
         "`python -m bench.tricks` sets it. Empty: all on.",

@@ -55,7 +55,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.log_format,
         secrets=settings.secrets,
         batched=settings.trick("log_batching"),
-        caller_lookup=not settings.trick("skip_caller_lookup"),
     )
     ids.draw_in_batches(settings.trick("batched_ids"))
     routing.serve_directly(settings.trick("direct_routes"))

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from settings import Settings
+from settings import SPEED_TRICKS, Settings
 
 
 def test_requests_while_the_database_is_unreachable_are_503_with_retry_after(tmp_path, problem):
@@ -218,7 +218,7 @@ def test_with_every_speed_trick_off_the_service_answers_the_same(migrated_dsn, r
         database_url=migrated_dsn,
         pool_min_size=1,
         pool_max_size=2,
-        speed_tricks_off="log_batching,skip_caller_lookup,direct_futures,shared_cursor,batched_ids,held_response",
+        speed_tricks_off=",".join(SPEED_TRICKS),
     )
     with TestClient(create_app(settings)) as client:
         created = client.post("/api/v1/applications", json={"name": "plain"})

@@ -9,8 +9,7 @@ its best run; a trick keeps its place when that gains 2 % or more:
     direct_routes, hot_routes_first,
     trust_recent_connections
     batched_ids, skip_unwatched              POST (/s, CPU per request)
-    log_batching, skip_caller_lookup,        GET by id and /healthz with INFO logs (/s, CPU per request)
-    request_lines
+    log_batching, request_lines              GET by id and /healthz with INFO logs (/s, CPU per request)
     held_response                            long-polls: RSS per watcher (KB), the last one woken (s)
 
 Prints the table and writes it into docs/benchmarks.md between `<!-- bench:tricks:start -->` and
@@ -58,7 +57,6 @@ TRICKS = {
     "skip_unwatched": "post",
     "log_batching": "logged",
     "request_lines": "logged",
-    "skip_caller_lookup": "logged",
     "held_response": "watchers",
 }
 # The load stages: the routes (of load.PEER_ROUTES) run against both servers, and both servers' settings.

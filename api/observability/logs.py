@@ -24,8 +24,6 @@ from api.observability.log_lines import FORMATTERS, RequestLine, mask_secrets
 
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
-_SOURCE_FILE = logging._srcfile  # the stdlib's own, to give back when the caller lookup is wanted
-
 
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
@@ -203,22 +201,18 @@ def configure_logging(
     *,
     secrets: Iterable[str] = (),
     batched: bool = True,
-    caller_lookup: bool = False,
 ) -> None:
     """Send every logger's records to stderr at `level`, as text lines or JSON objects
     (`log_format`), written in batches by a thread of their own (`batched`); handlers others
-    installed stay. Each of `secrets` is masked wherever it appears. `batched` off, and
-    `caller_lookup` on, only to measure what they cost."""
+    installed stay. Each of `secrets` is masked wherever it appears. `batched` off only to
+    measure what it buys."""
     global _batches, _format
     stop_logging()
     _format = log_format
     mask_secrets(secrets)
     # The format uses none of these; the logging HOWTO's "Optimization" section names the
-    # switches that spare every record the work of finding them out. Where a record was made
-    # (file, line, function: a walk up the stack per record) has no public switch: the HOWTO's
-    # way is to set logging._srcfile to None (what that buys: docs/performance.md).
+    # switches that spare every record the work of finding them out.
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = logging.logAsyncioTasks = False
-    logging._srcfile = _SOURCE_FILE if caller_lookup else None
     logging.getLogger().setLevel(level)
     if not batched:
         _install(_writer())
