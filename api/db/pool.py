@@ -164,6 +164,7 @@ class Database:
         self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._calls: SimpleQueue[Callable[[], None] | None] = SimpleQueue()  # for the executor's threads
+        self._serving = False  # whether the executor's threads wait on `_calls`
         self._slots = asyncio.Semaphore(max_size)
         self._metrics = metrics
         self.in_use = 0  # calls holding a slot now
@@ -176,15 +177,17 @@ class Database:
 
     def open(self) -> None:
         """Open the pool; a database that cannot be reached now is retried on each call."""
-        self._executor = ThreadPoolExecutor(max_workers=self.max_size, thread_name_prefix="db")
-        if self._direct_futures:
-            for _ in range(self.max_size):
-                self._executor.submit(self._serve_calls)
         try:
             self._pool = self._new_pool(self._min_size)
         except psycopg2.OperationalError as exc:
             log.warning("database not reachable at start-up, connecting on demand: %s", str(exc).strip())
             self._pool = self._new_pool(0)
+        # Only once the pool is made: threads left waiting on the queue would keep the process from exiting.
+        self._executor = ThreadPoolExecutor(max_workers=self.max_size, thread_name_prefix="db")
+        if self._direct_futures:
+            for _ in range(self.max_size):
+                self._executor.submit(self._serve_calls)
+            self._serving = True
 
     def _new_pool(self, min_size: int) -> psycopg2.pool.ThreadedConnectionPool:
         return psycopg2.pool.ThreadedConnectionPool(
@@ -203,11 +206,13 @@ class Database:
         )
 
     def close(self) -> None:
+        if self._serving:
+            self._serving = False
+            for _ in range(self.max_size):
+                self._calls.put(None)  # each thread's last call
         if self._executor is not None:
-            if self._direct_futures:
-                for _ in range(self.max_size):
-                    self._calls.put(None)  # each thread's last call
             self._executor.shutdown(wait=True)
+            self._executor = None
         if self._pool is not None and not self._pool.closed:
             self._pool.closeall()
 
@@ -313,12 +318,16 @@ class Database:
                 call()
             except Exception:  # the thread must outlive any one call
                 log.exception("a database call's outcome was not handed back")
+            finally:
+                del call  # a waiting thread must not keep the last call's statement and parameters alive
 
     async def _in_thread(self, run: Callable[[], list[Any]]) -> list[Any]:
         """`run()` on one of the executor's threads, which wait on a queue for calls, its outcome
         handed straight to a future of the loop. `submit()` makes a Future and a work item and
         takes a semaphore and several locks per call, and `run_in_executor` chains a second future
         to it (what going around both saves: docs/performance.md, direct_futures)."""
+        if not self._serving:
+            raise RuntimeError("the database pool is not open")
         loop = asyncio.get_running_loop()
         answer = loop.create_future()
         gave_up = False

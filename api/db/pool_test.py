@@ -175,5 +175,22 @@ def test_a_call_whose_outcome_cannot_be_handed_back_leaves_its_thread_serving(da
     closed_loop.close()
     db._calls.put(lambda: closed_loop.call_soon_threadsafe(print))  # raises: the loop is closed
 
-    assert asyncio.run(db.fetch_value("SELECT 1")) == 1
+    assert asyncio.run(asyncio.wait_for(db.fetch_value("SELECT 1"), 5)) == 1
     assert [record.levelname for record in caplog.records if record.name == "api.db.pool"] == ["ERROR"]
+
+
+def test_a_call_on_a_closed_pool_fails_at_once(database):
+    db = database(max_size=1)
+    db.close()
+
+    with pytest.raises(RuntimeError):
+        asyncio.run(asyncio.wait_for(db.fetch_value("SELECT 1"), 5))
+    db.close()  # again: nothing left to stop
+
+
+def test_a_pool_that_cannot_be_made_leaves_no_thread_behind():
+    db = Database("this is not a dsn", 1, 2, 1.0)
+
+    with pytest.raises(psycopg2.ProgrammingError):
+        db.open()
+    assert db._executor is None  # no thread waits on the queue, to keep the process from exiting
