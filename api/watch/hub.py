@@ -11,8 +11,8 @@ waiters of the same read (the same gateway method, the same arguments). A notifi
 group read once, and every waiter whose ETag that read no longer matches is answered
 with it: 10,000 watchers of one configuration cost one query.
 
-The change feed's long-polls (`changes_after`) wait for any change past their cursor, and each
-reads the feed again when one comes.
+The change feed's long-polls (`changes_after`, api.watch.feed) wait for any change past their
+cursor, and each reads the feed again when one comes.
 
 Notifications are not stored (the revisions are: api.watch.streams replays them to a client
 that comes back). When the listener's connection is lost, changes may be missed until it is
@@ -34,6 +34,7 @@ from api.etags import Current
 from api.schema.errors import ApiError, NotFound
 from api.watch import notifications, streams
 from api.watch.admission import Admission
+from api.watch.feed import FeedWaits
 from api.watch.notifications import Key
 from api.watch.streams import CATCH_UP, Stream
 
@@ -81,8 +82,7 @@ class Watchers:
         self._recent: deque[tuple[int, frozenset[Key]]] = deque(maxlen=4096)
         self._sequence = 0
         self._tasks: set[asyncio.Task] = set()
-        # The change feed's long-polls: each one's wake-up, and the revision it waits to pass.
-        self._feed: dict[asyncio.Future, int] = {}
+        self._feed = FeedWaits()
         self.listening = False
         self.outages = 0  # times the listener lost its connection
         self.closed = False
@@ -241,36 +241,12 @@ class Watchers:
     # -- the change feed ---------------------------------------------------------------------
 
     async def changes_after(self, after: int, read: Callable[[], Awaitable[str]], seconds: float, client: str) -> str:
-        """The changes after revision `after` as `read()` finds them (a JSON array) as soon as there
-        are any, or none (`[]`) when `seconds` pass first. `Full` when `client` may hold no more watchers."""
+        """The change feed after revision `after` (api.watch.feed); `Full` when `client` may hold no more watchers."""
         self.admission.take(client)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
         try:
-            while True:
-                # Registered before the read: a change committed after its snapshot wakes this one.
-                woken = loop.create_future()
-                self._feed[woken] = after
-                try:
-                    page = await read()
-                    remaining = deadline - loop.time()
-                    if page != "[]" or self.closed or remaining <= 0:
-                        return page
-                    try:
-                        await asyncio.wait_for(woken, remaining)
-                    except TimeoutError:
-                        # Once more: a change may have been missed while the listener was away.
-                        return await read()
-                finally:
-                    self._feed.pop(woken, None)
+            return await self._feed.changes_after(after, read, seconds, lambda: self.closed)
         finally:
             self.admission.give_back(client)
-
-    def _wake_feed(self, revision: int | None = None) -> None:
-        """Wake the feed's long-polls waiting to pass `revision` (None: all of them)."""
-        for woken, after in list(self._feed.items()):
-            if (revision is None or after < revision) and not woken.done():
-                woken.set_result(None)
 
     # -- event streams -----------------------------------------------------------------------
 
@@ -315,7 +291,7 @@ class Watchers:
                 streams.send(stream, event)
                 if streams.ends(change):
                     streams.send(stream, None)
-        self._wake_feed(change.revision)
+        self._feed.wake(change.revision)
 
     def connected(self) -> None:
         """The listener listens (again): whatever changed while it did not is read again."""
@@ -326,7 +302,7 @@ class Watchers:
         for subscribed in list(self._streams.values()):
             for stream in list(subscribed):
                 streams.send(stream, CATCH_UP)
-        self._wake_feed()
+        self._feed.wake()
 
     def disconnected(self) -> None:
         self.listening = False
@@ -346,7 +322,7 @@ class Watchers:
         for subscribed in list(self._streams.values()):
             for stream in list(subscribed):
                 streams.send(stream, None)
-        self._wake_feed()
+        self._feed.wake()
 
 
 class Wait:
