@@ -30,9 +30,13 @@ def store(request: Request) -> Store:
 _PLAINLY_JSON = re.compile(r"application/([!#$%&'*+.^_`|~0-9a-z-]+\+)?json")
 
 
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def declared_json(content_type: str | None) -> bool:
     """Whether a Content-Type names JSON: application/json or application/*+json."""
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    media_type = _media_type(content_type)
     return media_type == "application/json" or (media_type.startswith("application/") and media_type.endswith("+json"))
 
 
@@ -145,8 +149,7 @@ class DirectRoute(JsonBodyRoute):
                     return await through_fastapi(request)
             if body is not None:
                 name, model = body
-                media_type = (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
-                if not _PLAINLY_JSON.fullmatch(media_type):
+                if not _PLAINLY_JSON.fullmatch(_media_type(request.headers.get("content-type"))):
                     return await through_fastapi(request)
                 try:
                     values[name] = model.model_validate_json(await request.body())
